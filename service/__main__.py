@@ -1,0 +1,5 @@
+"""``python -m service`` is ``chat-import``."""
+
+from service.cli import main
+
+main()

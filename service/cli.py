@@ -1,0 +1,117 @@
+"""The ``chat-import`` command: run, emulator, demo, produce, verify, report.
+
+Settings are read here, once, from the environment (prefix ``CHAT_IMPORT_``) and an optional
+``.env`` file, then passed down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from service.log import configure_logging
+from service.settings import Settings
+
+app = typer.Typer(
+    name="chat-import",
+    help="Migrate group chats streamed through Kafka into Tencent Cloud Chat or ZEGOCLOUD ZIM.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def load_settings(*, need_provider: bool) -> Settings:
+    """Settings from the environment, or a clear error and exit code 2."""
+    try:
+        settings = Settings()
+        if need_provider:
+            settings.require_provider_credentials()
+    except (ValidationError, ValueError) as exc:
+        console.print(f"[bold red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+    return settings
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.tencent.secret_key, settings.zego.server_secret]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+@app.command()
+def run() -> None:
+    """Run the service: consume, import, publish outcomes, serve /healthz, /readyz, /metrics."""
+    settings = load_settings(need_provider=True)
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
+    from service.app import create_app  # noqa: PLC0415 - keep CLI start-up light
+
+    asyncio.run(create_app(settings).run())
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8081,
+    latency_ms: Annotated[float, typer.Option(help="Mean latency added to each call.")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(help="Latency varies by up to this much.")] = 0.0,
+    calls_per_second: Annotated[float, typer.Option(help="App-wide call limit.")] = 200.0,
+) -> None:
+    """Run a local provider emulator that enforces the documented rules."""
+    settings = load_settings(need_provider=True)
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
+    from service.emulator.config import EmulatorConfig, FaultConfig  # noqa: PLC0415
+    from service.emulator.server import run_emulator  # noqa: PLC0415
+
+    tencent = settings.tencent
+    assert tencent.sdk_app_id is not None  # noqa: S101 - checked above
+    assert tencent.secret_key is not None  # noqa: S101
+    run_emulator(
+        EmulatorConfig(
+            host=host,
+            port=port,
+            sdk_app_id=tencent.sdk_app_id,
+            admin_identifier=tencent.admin_identifier,
+            secret_key=tencent.secret_key,
+            calls_per_second=calls_per_second,
+            faults=FaultConfig(latency_ms=latency_ms, jitter_ms=jitter_ms),
+        )
+    )
+
+
+@app.command()
+def report(top: Annotated[int, typer.Option(help="How many groups to list.")] = 5) -> None:
+    """Summarise the outcomes topic: imported and failed by code, per group."""
+    settings = load_settings(need_provider=False)
+    from service.tools.report import load_outcomes, render, summarise  # noqa: PLC0415
+
+    outcomes, unreadable = asyncio.run(
+        load_outcomes(settings.kafka.bootstrap_servers, settings.topics.outcomes)
+    )
+    summary = summarise(outcomes)
+    summary.unreadable = unreadable
+    render(summary, Console(), top=top)
+
+
+@app.command()
+def produce(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Publish a JSON-lines export to the input topics, keyed by GroupId."""
+    settings = load_settings(need_provider=False)
+    from service.tools.produce import produce_file  # noqa: PLC0415
+
+    count = asyncio.run(produce_file(settings, file, console=Console()))
+    Console().print(f"published {count} records")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Documented limits of the providers, each in one place so a correction touches one line.
+
+Sources: ``shared/seeds`` (Tencent ``import_group``, ``import_group_msg`` 2024 and 2022 editions,
+``group_msg_get_simple``) and ``shared/provider-notes.md``. Limits marked *unconfirmed* are our
+reading of the documentation, not a documented figure.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+# Tencent error codes used by the service.
+OK: Final = 0
+INTERNAL_ERROR: Final = 10002
+INVALID_COMMAND: Final = 10003
+INVALID_PARAMETER: Final = 10004
+NO_PERMISSION: Final = 10007
+GROUP_NOT_FOUND: Final = 10010
+INVALID_GROUP_ID: Final = 10015
+CONTENT_TOO_LONG: Final = 10020
+GROUP_ID_IN_USE: Final = 10021
+RESTRICTED_WORDS: Final = 80001
+MESSAGE_TOO_LARGE: Final = 80002
+
+MESSAGES_PER_CALL: Final = 7
+HISTORY_PAGE_SIZE: Final = 20
+DEDUP_WINDOW_SECONDS: Final = 300
+RANDOM_MAX: Final = 4_294_967_295
+
+GROUP_TYPES: Final = frozenset(
+    {"Private", "Public", "ChatRoom", "AVChatRoom", "Community", "Work", "Meeting"}
+)
+UNSUPPORTED_GROUP_TYPE: Final = "AVChatRoom"
+APPLY_JOIN_OPTIONS: Final = frozenset({"FreeAccess", "NeedPermission", "DisableApply"})
+NAME_MAX_BYTES: Final = 30
+INTRODUCTION_MAX_BYTES: Final = 240
+NOTIFICATION_MAX_BYTES: Final = 300
+FACE_URL_MAX_BYTES: Final = 100
+MAX_MEMBER_COUNT: Final = 6_000
+COMMUNITY_MAX_MEMBER_COUNT: Final = 100_000
+# unconfirmed: custom group IDs are at most 48 bytes and may not use the generated prefix.
+GROUP_ID_MAX_BYTES: Final = 48
+GENERATED_GROUP_ID_PREFIX: Final = "@TGS#"
+
+MESSAGE_TYPES: Final = frozenset(
+    {"TIMTextElem", "TIMFaceElem", "TIMLocationElem", "TIMCustomElem"}
+)
+MESSAGE_SIZE_LIMIT_2024: Final = 12_000
+MESSAGE_SIZE_LIMIT_2022: Final = 8_000
+
+
+def utf8_len(text: str) -> int:
+    """Length of ``text`` in UTF-8 bytes, the unit of every documented string limit."""
+    return len(text.encode("utf-8"))
+
+
+def message_body_size(body: list[dict[str, Any]]) -> int:
+    """Size of a message body as the size limit counts it (unconfirmed: compact UTF-8 JSON)."""
+    return utf8_len(json.dumps(body, ensure_ascii=False, separators=(",", ":")))

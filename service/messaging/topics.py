@@ -1,0 +1,36 @@
+"""Creating the service's topics when they do not exist yet (a setting turns it off)."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from service.settings import KafkaSettings, TopicsSettings
+
+
+def topic_names(topics: TopicsSettings) -> list[str]:
+    """Every topic the service reads or writes."""
+    return [topics.groups, topics.messages, topics.outcomes, topics.dead_letter]
+
+
+async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[str]:
+    """Create missing topics with ``kafka.topic_partitions`` partitions; return those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id=kafka.client_id)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in topic_names(topics) if name not in existing]
+        if not missing:
+            return []
+        try:
+            await admin.create_topics(
+                [NewTopic(name, num_partitions=kafka.topic_partitions, replication_factor=kafka.replication_factor) for name in missing]
+            )
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError:
+            # another replica may have created them meanwhile; the consumer reports real trouble
+            return []
+        return missing
+    finally:
+        await admin.close()

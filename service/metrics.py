@@ -1,0 +1,79 @@
+"""Prometheus metrics of one service process (a registry per app, so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """Every metric the service exposes on ``/metrics``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.records_consumed = Counter(
+            "chat_import_records_consumed", "Records read from the input topics", ["topic"], registry=r
+        )
+        self.outcomes = Counter(
+            "chat_import_outcomes",
+            "Outcome events published",
+            ["type", "status", "error_code", "detected_by"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "chat_import_dead_letters", "Records sent to the dead-letter topic", registry=r
+        )
+        self.provider_calls = Counter(
+            "chat_import_provider_calls",
+            "Provider calls by API and result (error code, or the failure)",
+            ["api", "result"],
+            registry=r,
+        )
+        self.provider_latency = Histogram(
+            "chat_import_provider_call_seconds",
+            "Provider call latency",
+            ["api"],
+            buckets=(0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.rate_limit_wait = Counter(
+            "chat_import_rate_limit_wait_seconds",
+            "Seconds calls spent waiting for the call budget",
+            registry=r,
+        )
+        self.rate_budget = Gauge(
+            "chat_import_calls_per_second_budget",
+            "Calls per second this replica may make now",
+            registry=r,
+        )
+        self.retries = Counter(
+            "chat_import_retries", "Provider calls retried, by error class", ["error_class"], registry=r
+        )
+        self.in_flight = Gauge(
+            "chat_import_in_flight_records", "Records taken from a queue and not finished", registry=r
+        )
+        self.buffered = Gauge(
+            "chat_import_buffered_records",
+            "Records read and not finished (queued and in flight)",
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "chat_import_batch_size",
+            "Messages per import call",
+            buckets=(1, 2, 3, 4, 5, 6, 7),
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "chat_import_consumer_lag",
+            "Records behind the end of each input partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.assigned_partitions = Gauge(
+            "chat_import_assigned_partitions", "Input partitions this replica holds", registry=r
+        )
+        self.halted = Gauge(
+            "chat_import_halted",
+            "1 while the provider refuses the configuration (no calls are made)",
+            registry=r,
+        )

@@ -1,0 +1,76 @@
+"""The one interface every provider adapter implements, and the values it returns.
+
+Adapters work like httpx transports: each receives a shared ``httpx.AsyncClient`` and a rate
+limiter, turns HTTP and JSON into these values, and raises ``service.errors.ProviderError`` (with
+its ``ErrorClass``) for a call that gave no usable answer. A third provider is one new module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from service.domain.events import GroupMessage, GroupProfile
+from service.domain.recovery import HistoryEntry
+
+
+@dataclass(frozen=True, slots=True)
+class MessageResult:
+    """The provider's answer for one message of a call."""
+
+    code: int
+    msg_seq: int | None = None
+    msg_time: int | None = None
+    info: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    """The provider's answer to a group import."""
+
+    group_id: str
+    already_existed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Messages pulled back from the provider, newest first."""
+
+    entries: tuple[HistoryEntry, ...]
+    finished: bool
+    group_exists: bool = True
+
+
+class ChatProvider(Protocol):
+    """What the pipeline needs from a provider."""
+
+    @property
+    def name(self) -> str:
+        """The provider's name in outcomes (``tencent``, ``zego``)."""
+        ...
+
+    @property
+    def messages_per_call(self) -> int:
+        """How many messages one import call takes."""
+        ...
+
+    async def import_group(self, group: GroupProfile) -> GroupResult:
+        """Create one group with its profile."""
+        ...
+
+    async def import_messages(
+        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+    ) -> list[MessageResult]:
+        """Import messages into one group, in order; one result per message."""
+        ...
+
+    async def history(
+        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+    ) -> HistoryPage:
+        """Pull up to ``limit`` messages with seq <= ``before_seq`` (newest when None)."""
+        ...
+
+    def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
+        """A refusal (code, reason) when the provider cannot hold this message at all."""
+        ...

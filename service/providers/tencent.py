@@ -1,0 +1,245 @@
+"""Tencent Cloud Chat REST adapter: ``import_group``, ``import_group_msg``, ``group_msg_get_simple``.
+
+The request URL carries the UserSig, so nothing here ever puts a URL, a request or an httpx
+exception text into an error: errors name the API and the failure only.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from service.domain import limits
+from service.domain.events import GroupMessage, GroupProfile
+from service.domain.recovery import HistoryEntry
+from service.domain.retry_policy import ErrorClass
+from service.errors import (
+    AmbiguousProviderError,
+    ConfigurationError,
+    PermanentProviderError,
+    ProviderError,
+    RetryableProviderError,
+)
+from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.ratelimit import ApiBudgets
+from service.providers.tencent_sig import UserSigCache
+
+API_PREFIX = "/v4/group_open_http_svc/"
+IMPORT_GROUP = "import_group"
+IMPORT_GROUP_MSG = "import_group_msg"
+GROUP_MSG_GET_SIMPLE = "group_msg_get_simple"
+
+THROTTLE_PAUSE_SECONDS = 0.1
+
+ERROR_CLASSES: Mapping[int, ErrorClass] = {
+    limits.INTERNAL_ERROR: ErrorClass.RETRY,
+    60008: ErrorClass.RETRY,  # service timeout
+    60007: ErrorClass.THROTTLED,  # REST API call frequency over the limit
+    60011: ErrorClass.THROTTLED,
+    60018: ErrorClass.THROTTLED,
+    60019: ErrorClass.THROTTLED,
+    70001: ErrorClass.RESIGN,  # UserSig expired
+    limits.GROUP_NOT_FOUND: ErrorClass.GROUP_MISSING,
+    limits.GROUP_ID_IN_USE: ErrorClass.ALREADY_EXISTS,
+    limits.INVALID_COMMAND: ErrorClass.PERMANENT,
+    limits.INVALID_PARAMETER: ErrorClass.PERMANENT,
+    limits.NO_PERMISSION: ErrorClass.PERMANENT,
+    limits.INVALID_GROUP_ID: ErrorClass.PERMANENT,
+    limits.CONTENT_TOO_LONG: ErrorClass.PERMANENT,
+    limits.RESTRICTED_WORDS: ErrorClass.PERMANENT,
+    limits.MESSAGE_TOO_LARGE: ErrorClass.PERMANENT,
+}
+
+
+def classify(code: int) -> ErrorClass:
+    """The handling class of a Tencent error code (700xx other than 70001: configuration)."""
+    known = ERROR_CLASSES.get(code)
+    if known is not None:
+        return known
+    if 70000 <= code <= 70999:  # noqa: PLR2004 - the UserSig/account code range
+        return ErrorClass.CONFIGURATION
+    return ErrorClass.PERMANENT
+
+
+def _error(api: str, code: int, info: str) -> ProviderError:
+    error_class = classify(code)
+    text = f"{api}: {info}" if info else api
+    if error_class is ErrorClass.CONFIGURATION:
+        return ConfigurationError(code, text)
+    if error_class in {ErrorClass.PERMANENT, ErrorClass.GROUP_MISSING, ErrorClass.ALREADY_EXISTS}:
+        return PermanentProviderError(code, text, error_class)
+    return RetryableProviderError(code, text, error_class)
+
+
+class TencentProvider:
+    """Calls the Tencent Cloud Chat REST API through a shared client and budget."""
+
+    name = "tencent"
+    messages_per_call = limits.MESSAGES_PER_CALL
+
+    def __init__(  # noqa: PLR0913 - each is one documented request parameter or dependency
+        self,
+        client: httpx.AsyncClient,
+        budgets: ApiBudgets,
+        *,
+        base_url: str,
+        sdk_app_id: int,
+        admin_identifier: str,
+        user_sig: UserSigCache,
+    ) -> None:
+        self._client = client
+        self._budgets = budgets
+        self._base_url = base_url.rstrip("/")
+        self._sdk_app_id = sdk_app_id
+        self._admin = admin_identifier
+        self._user_sig = user_sig
+        self._random = random.SystemRandom()
+        self.calls: dict[tuple[str, str], int] = {}
+
+    def __repr__(self) -> str:
+        return f"TencentProvider(base_url={self._base_url!r}, sdk_app_id={self._sdk_app_id})"
+
+    def _count(self, api: str, result: str) -> None:
+        self.calls[(api, result)] = self.calls.get((api, result), 0) + 1
+
+    async def _call(self, api: str, body: dict[str, Any]) -> dict[str, Any]:
+        limiter = self._budgets.for_api(api)
+        await limiter.acquire()
+        params = {
+            "sdkappid": str(self._sdk_app_id),
+            "identifier": self._admin,
+            "usersig": self._user_sig.current(),
+            "random": str(self._random.randint(0, limits.RANDOM_MAX)),
+            "contenttype": "json",
+        }
+        try:
+            response = await self._client.post(
+                f"{self._base_url}{API_PREFIX}{api}", params=params, json=body
+            )
+        except httpx.TimeoutException as exc:
+            self._count(api, "timeout")
+            raise AmbiguousProviderError(0, f"{api}: timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            self._count(api, "connection_error")
+            raise AmbiguousProviderError(
+                0, f"{api}: connection failed ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 500:  # noqa: PLR2004 - server side: maybe applied
+            self._count(api, f"http_{response.status_code}")
+            raise AmbiguousProviderError(
+                response.status_code, f"{api}: HTTP {response.status_code} from the provider"
+            )
+        if response.status_code != 200:  # noqa: PLR2004
+            self._count(api, f"http_{response.status_code}")
+            raise ConfigurationError(  # wrong base URL or a proxy refusing us
+                response.status_code, f"{api}: HTTP {response.status_code}; check the base URL"
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            self._count(api, "bad_response")
+            raise RetryableProviderError(0, f"{api}: response is not JSON") from None
+        if not isinstance(data, dict):
+            self._count(api, "bad_response")
+            raise RetryableProviderError(0, f"{api}: response is not a JSON object")
+        code = data.get("ErrorCode", 0)
+        if not isinstance(code, int):
+            self._count(api, "bad_response")
+            raise RetryableProviderError(0, f"{api}: response has no integer ErrorCode")
+        self._count(api, str(code))
+        if code != 0 or data.get("ActionStatus") == "FAIL":
+            error_class = classify(code)
+            if error_class is ErrorClass.RESIGN:
+                self._user_sig.invalidate()
+            elif error_class is ErrorClass.THROTTLED:
+                limiter.penalise(THROTTLE_PAUSE_SECONDS)
+            raise _error(api, code, str(data.get("ErrorInfo", ""))[:300])
+        return data
+
+    async def import_group(self, group: GroupProfile) -> GroupResult:
+        """``import_group``; a group that already exists (10021) counts as imported."""
+        body = group.model_dump(mode="json", exclude_none=True)
+        try:
+            data = await self._call(IMPORT_GROUP, body)
+        except PermanentProviderError as exc:
+            if exc.error_class is ErrorClass.ALREADY_EXISTS:
+                return GroupResult(group_id=group.GroupId, already_existed=True)
+            raise
+        return GroupResult(group_id=str(data.get("GroupId") or group.GroupId))
+
+    async def import_messages(
+        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+    ) -> list[MessageResult]:
+        """``import_group_msg`` with up to 7 messages; one result per message, in order."""
+        body: dict[str, Any] = {
+            "GroupId": group_id,
+            "MsgList": [m.model_dump(mode="json", exclude_none=True) for m in messages],
+        }
+        if topic_id is not None:
+            body["TopicId"] = topic_id
+        data = await self._call(IMPORT_GROUP_MSG, body)
+        results = data.get("ImportMsgResult")
+        if not isinstance(results, list) or len(results) != len(messages):
+            # The call was accepted but the answer does not say which message got which seq.
+            raise AmbiguousProviderError(0, f"{IMPORT_GROUP_MSG}: result list does not match")
+        answers: list[MessageResult] = []
+        for item in results:
+            code = int(item.get("Result", 0))
+            if code == 0:
+                answers.append(
+                    MessageResult(0, int(item["MsgSeq"]), int(item.get("MsgTime") or 0))
+                )
+            else:
+                answers.append(MessageResult(code, info=_result_info(code)))
+        return answers
+
+    async def history(
+        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+    ) -> HistoryPage:
+        """``group_msg_get_simple``: up to 20 messages with seq <= ``before_seq``, newest first."""
+        body: dict[str, Any] = {
+            "GroupId": group_id,
+            "ReqMsgNumber": min(limit, limits.HISTORY_PAGE_SIZE),
+        }
+        if before_seq is not None:
+            body["ReqMsgSeq"] = before_seq
+        if topic_id is not None:
+            body["TopicId"] = topic_id
+        try:
+            data = await self._call(GROUP_MSG_GET_SIMPLE, body)
+        except PermanentProviderError as exc:
+            if exc.error_class is ErrorClass.GROUP_MISSING:
+                return HistoryPage(entries=(), finished=True, group_exists=False)
+            raise
+        entries = tuple(
+            HistoryEntry(
+                sender=str(item.get("From_Account", "")),
+                send_time=int(item.get("MsgTimeStamp", 0)),
+                random=int(item.get("MsgRandom", -1)),
+                msg_seq=int(item["MsgSeq"]),
+                msg_time=int(item.get("MsgTimeStamp", 0)),
+            )
+            for item in data.get("RspMsgList") or []
+            if isinstance(item, dict) and "MsgSeq" in item
+        )
+        finished = len(entries) < body["ReqMsgNumber"]
+        return HistoryPage(entries=entries, finished=finished)
+
+    def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
+        """Every element type the event contract allows is native to Tencent."""
+        del message
+        return None
+
+
+_RESULT_INFO = {
+    limits.INVALID_PARAMETER: "the provider refused the send time (10004)",
+    limits.RESTRICTED_WORDS: "the message contains restricted words (80001)",
+    limits.MESSAGE_TOO_LARGE: "the message is over the provider's size limit (80002)",
+}
+
+
+def _result_info(code: int) -> str:
+    return _RESULT_INFO.get(code, f"the provider refused the message ({code})")

@@ -1,0 +1,665 @@
+"""The import engine: key-ordered concurrency over records, provider calls, outcomes, offsets.
+
+Records are submitted in partition order and never block the consumer. Each record ends as
+exactly one published outcome or dead letter; only then is its offset finished, and a partition's
+committable offset is the lowest unfinished one (``OffsetTracker``). Messages of one group run
+strictly in order (one lane per group and event kind); different groups run at once, each call
+waiting on the shared rate limiter. While a group's call is in flight its new messages queue, and
+the next call takes up to ``messages_per_call`` of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import structlog
+
+from service.domain import limits, outcomes
+from service.domain.batching import batch_size
+from service.domain.events import DetectedBy, EventType, InputRecord, OutcomeEvent
+from service.domain.offsets import OffsetTracker
+from service.domain.ordering import Lanes
+from service.domain.recovery import Candidate, HistoryIndex, Verdict
+from service.domain.retry_policy import Action, ErrorClass, RetryPolicy, decide
+from service.domain.validation import (
+    Rejection,
+    Rules,
+    ValidEvent,
+    ValidGroupImport,
+    ValidMessageImport,
+    decode_envelope,
+    validate_event,
+)
+from service.errors import BadInputError, ProviderError
+from service.metrics import Metrics
+from service.providers.base import ChatProvider
+from service.runtime.groups import GroupRegistry, GroupStatus
+from service.runtime.sinks import OutcomeSink
+
+log = structlog.get_logger("service.engine")
+
+TopicPartition = tuple[str, int]
+LaneKey = tuple[EventType, str]
+T = TypeVar("T")
+
+MAX_HISTORY_PAGES = 50
+PUBLISH_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass(slots=True)
+class WorkItem:
+    """A valid event waiting for (or in) a provider call."""
+
+    record: InputRecord
+    event: ValidEvent
+    attempts: int = 0
+
+    @property
+    def topic_id(self) -> str | None:
+        """The topic a message goes to (None for groups and topic-less messages)."""
+        return self.event.topic_id if isinstance(self.event, ValidMessageImport) else None
+
+    @property
+    def tp(self) -> TopicPartition:
+        """The partition the record was read from."""
+        return (self.record.topic, self.record.partition)
+
+
+@dataclass(slots=True)
+class LaneState:
+    """Per-lane state that lives as long as the lane's worker."""
+
+    needs_recovery: bool
+    history: HistoryIndex | None = None
+    group_wait_started: float | None = None
+    abandoned: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class _GiveUp:
+    code: int
+    info: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Verify:
+    pass
+
+
+class LaneAbandonedError(Exception):
+    """The lane's partition was revoked or the service is stopping."""
+
+
+class Engine:
+    """Turns input records into provider calls and outcome events."""
+
+    def __init__(  # noqa: PLR0913 - the engine's collaborators, each injected for tests
+        self,
+        provider: ChatProvider,
+        sink: OutcomeSink,
+        *,
+        policy: RetryPolicy,
+        rules: Rules,
+        max_in_flight_calls: int,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+        messages_per_call: int | None = None,
+    ) -> None:
+        self._provider = provider
+        self._sink = sink
+        self._policy = policy
+        self._rules = rules
+        self._metrics = metrics
+        self._clock = clock
+        self._per_call = min(messages_per_call or provider.messages_per_call, provider.messages_per_call)
+        self._slots = asyncio.Semaphore(max_in_flight_calls)
+        self._rng = random.Random()  # noqa: S311 - back-off jitter, not security
+        self._trackers: dict[TopicPartition, OffsetTracker] = {}
+        self._unfinished: Counter[TopicPartition] = Counter()
+        self._lanes: Lanes[LaneKey, WorkItem] = Lanes()
+        self._lane_tasks: dict[LaneKey, asyncio.Task[None]] = {}
+        self._lane_states: dict[LaneKey, LaneState] = {}
+        self._lane_tp: dict[LaneKey, TopicPartition] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._groups = GroupRegistry()
+        self._accepting = True
+        self._halted_reason: str | None = None
+        self.provider_unreachable = False
+        self._progress = asyncio.Event()
+
+    # ----------------------------------------------------------------- intake
+
+    def submit(self, record: InputRecord) -> None:
+        """Take one record read from Kafka; returns at once, the work runs in the background."""
+        if not self._accepting:
+            return  # not finished, so never committed: it is read again after the restart
+        tp = (record.topic, record.partition)
+        self._trackers.setdefault(tp, OffsetTracker()).read(record.offset)
+        self._unfinished[tp] += 1
+        self._metrics.records_consumed.labels(record.topic).inc()
+        try:
+            envelope = decode_envelope(record.value)
+        except BadInputError as exc:
+            self._spawn(self._dead_letter(record, exc.reason))
+            return
+        checked = validate_event(record, envelope, now=int(self._clock()), rules=self._rules)
+        if isinstance(checked, ValidMessageImport):
+            refusal = self._provider.check_element_support(checked.message)
+            if refusal is not None:
+                checked = Rejection(
+                    EventType.MESSAGE_IMPORT, checked.event_id, checked.group_id, *refusal
+                )
+        if isinstance(checked, Rejection):
+            if checked.event_type is EventType.GROUP_IMPORT and checked.group_id:
+                self._group_refused(checked.group_id, checked.code, checked.info)
+            outcome = outcomes.rejected(checked, provider=self._provider.name, source=record.source)
+            self._spawn(self._finish([(record, outcome)]))
+            return
+        if isinstance(checked, ValidGroupImport):
+            self._groups.import_queued(checked.group_id)
+            key: LaneKey = (EventType.GROUP_IMPORT, checked.group_id)
+        else:
+            key = (EventType.MESSAGE_IMPORT, checked.group_id)
+        self._lane_tp[key] = tp
+        if self._lanes.push(key, WorkItem(record, checked)):
+            self._start_lane(key)
+
+    def _group_refused(self, group_id: str, code: int, info: str) -> None:
+        if code == limits.NO_PERMISSION:
+            self._groups.import_failed(group_id, code, info)
+        else:
+            self._groups.import_failed(
+                group_id,
+                limits.GROUP_NOT_FOUND,
+                f"group {group_id} does not exist: its group.import failed ({code}: {info})",
+            )
+
+    def _start_lane(self, key: LaneKey) -> None:
+        facts = self._groups.facts(key[1])
+        state = LaneState(needs_recovery=not facts.created_here)
+        self._lane_states[key] = state
+        runner = self._run_group_lane if key[0] is EventType.GROUP_IMPORT else self._run_message_lane
+        task = asyncio.create_task(self._lane_guard(key, runner(key, state)))
+        self._lane_tasks[key] = task
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _lane_guard(self, key: LaneKey, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except (LaneAbandonedError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("lane failed unexpectedly", group_id=key[1], kind=key[0].value)
+        finally:
+            if self._lane_tasks.get(key) is asyncio.current_task():
+                del self._lane_tasks[key]
+                self._lane_states.pop(key, None)
+            # a lane that ends with work still queued (it crashed) would strand it: restart it
+            if self._lanes.peek(key) and key not in self._lane_tasks and self._accepting:
+                self._start_lane(key)
+            elif not self._lanes.peek(key):
+                self._lanes.release(key)
+
+    # ------------------------------------------------------------ group lanes
+
+    async def _run_group_lane(self, key: LaneKey, state: LaneState) -> None:
+        while True:
+            items = self._lanes.take(key, 1)
+            if not items:
+                if self._lanes.release(key):
+                    return
+                continue
+            await self._import_group(items[0], state)
+
+    async def _import_group(self, item: WorkItem, state: LaneState) -> None:
+        event = item.event
+        assert isinstance(event, ValidGroupImport)  # noqa: S101 - group lanes hold group events
+        result = await self._attempt(
+            "import_group", lambda: self._provider.import_group(event.group), [item], state
+        )
+        if isinstance(result, _GiveUp):
+            self._group_refused(event.group_id, result.code, result.info)
+            outcome = outcomes.failed(
+                event,
+                provider=self._provider.name,
+                source=item.record.source,
+                attempts=item.attempts,
+                code=result.code,
+                info=result.info,
+            )
+        else:
+            self._groups.imported(result.group_id, created_here=not result.already_existed)
+            outcome = outcomes.imported(
+                event,
+                provider=self._provider.name,
+                source=item.record.source,
+                attempts=item.attempts,
+                group_id=result.group_id,
+                detected_by=DetectedBy.RECOVERED if result.already_existed else DetectedBy.PROVIDER,
+                info="the group already existed at the provider" if result.already_existed else "",
+            )
+        await self._finish([(item.record, outcome)])
+
+    # ---------------------------------------------------------- message lanes
+
+    async def _run_message_lane(self, key: LaneKey, state: LaneState) -> None:
+        group_id = key[1]
+        while True:
+            queue = self._lanes.peek(key)
+            if not queue:
+                if self._lanes.release(key):
+                    return
+                continue
+            facts = self._groups.facts(group_id)
+            if facts.status is GroupStatus.PENDING:
+                await self._groups.wait_for_change(group_id, timeout=5.0)
+                self._check_abandoned(state)
+                continue
+            if facts.status is GroupStatus.FAILED:
+                items = self._lanes.take(key, len(queue))
+                await self._finish(
+                    [
+                        (
+                            item.record,
+                            outcomes.failed(
+                                item.event,
+                                provider=self._provider.name,
+                                source=item.record.source,
+                                attempts=item.attempts,
+                                code=facts.code,
+                                info=facts.info,
+                                detected_by=DetectedBy.SERVICE,
+                            ),
+                        )
+                        for item in items
+                    ]
+                )
+                continue
+            batch = self._lanes.take(key, batch_size(queue, self._per_call))
+            await self._import_batch(group_id, batch, state)
+
+    async def _import_batch(self, group_id: str, batch: list[WorkItem], state: LaneState) -> None:
+        pending = batch
+        topic_id = batch[0].topic_id
+        while pending:
+            if state.needs_recovery:
+                recovered, pending = await self._recover(group_id, topic_id, pending, state)
+                if recovered:
+                    await self._finish(recovered)
+                if not pending:
+                    return
+            messages = [item.event.message for item in pending]  # type: ignore[union-attr]
+            current = pending
+            result = await self._attempt(
+                "import_group_msg",
+                lambda: self._provider.import_messages(group_id, topic_id, messages),
+                current,
+                state,
+                verify_ambiguous=True,
+                group_id=group_id,
+            )
+            if isinstance(result, _Verify):
+                state.needs_recovery = True
+                continue
+            if isinstance(result, _GiveUp):
+                if result.code == limits.GROUP_NOT_FOUND:
+                    self._groups.import_failed(
+                        group_id,
+                        limits.GROUP_NOT_FOUND,
+                        f"group {group_id} does not exist at the provider "
+                        f"(waited {self._policy.group_wait_seconds:.0f} s for its import)",
+                    )
+                await self._finish(
+                    [
+                        (
+                            item.record,
+                            outcomes.failed(
+                                item.event,
+                                provider=self._provider.name,
+                                source=item.record.source,
+                                attempts=item.attempts,
+                                code=result.code,
+                                info=result.info,
+                            ),
+                        )
+                        for item in current
+                    ]
+                )
+                return
+            state.needs_recovery = False
+            state.group_wait_started = None
+            self._groups.seen_existing(group_id)
+            self._metrics.batch_size.observe(len(current))
+            await self._finish(
+                [
+                    (
+                        item.record,
+                        outcomes.imported(
+                            item.event,
+                            provider=self._provider.name,
+                            source=item.record.source,
+                            attempts=item.attempts,
+                            msg_seq=answer.msg_seq,
+                            msg_time=answer.msg_time,
+                        )
+                        if answer.code == 0
+                        else outcomes.failed(
+                            item.event,
+                            provider=self._provider.name,
+                            source=item.record.source,
+                            attempts=item.attempts,
+                            code=answer.code,
+                            info=answer.info,
+                        ),
+                    )
+                    for item, answer in zip(current, result, strict=True)
+                ]
+            )
+            return
+
+    async def _recover(
+        self, group_id: str, topic_id: str | None, pending: list[WorkItem], state: LaneState
+    ) -> tuple[list[tuple[InputRecord, OutcomeEvent]], list[WorkItem]]:
+        """Report the pending messages already at the provider; return the rest to import."""
+        index = state.history or HistoryIndex()
+        found: list[tuple[InputRecord, OutcomeEvent]] = []
+        for position, item in enumerate(pending):
+            event = item.event
+            assert isinstance(event, ValidMessageImport)  # noqa: S101
+            candidate = Candidate(event.message.From_Account, event.message.SendTime, event.random)
+            while True:
+                verdict, entry = (
+                    index.judge(candidate) if index.pages else (Verdict.NEED_OLDER, None)
+                )
+                if verdict is not Verdict.NEED_OLDER or index.pages >= MAX_HISTORY_PAGES:
+                    break
+                before = None if index.oldest_seq is None else index.oldest_seq - 1
+                page = await self._attempt(
+                    "group_msg_get_simple",
+                    lambda before=before: self._provider.history(  # type: ignore[misc]
+                        group_id, topic_id, before_seq=before, limit=limits.HISTORY_PAGE_SIZE
+                    ),
+                    [],
+                    state,
+                )
+                if isinstance(page, _GiveUp | _Verify):
+                    # Cannot read the history: import and let Random de-duplication protect us.
+                    state.needs_recovery = False
+                    state.history = None
+                    return found, pending[position:]
+                index.add_page(page.entries, finished=page.finished)
+            if verdict is Verdict.PRESENT and entry is not None:
+                found.append(
+                    (
+                        item.record,
+                        outcomes.imported(
+                            event,
+                            provider=self._provider.name,
+                            source=item.record.source,
+                            attempts=item.attempts,
+                            msg_seq=entry.msg_seq,
+                            msg_time=entry.msg_time,
+                            detected_by=DetectedBy.RECOVERED,
+                            info="already at the provider; not imported again",
+                        ),
+                    )
+                )
+                continue
+            state.needs_recovery = False
+            state.history = None
+            return found, pending[position:]
+        state.history = index
+        return found, []
+
+    # -------------------------------------------------------------- retrying
+
+    async def _attempt(  # noqa: PLR0913
+        self,
+        api: str,
+        call: Callable[[], Awaitable[T]],
+        items: Sequence[WorkItem],
+        state: LaneState,
+        *,
+        verify_ambiguous: bool = False,
+        group_id: str | None = None,
+    ) -> T | _GiveUp | _Verify:
+        """Call until it succeeds or the policy gives up; sleeps between tries."""
+        attempt = 0
+        while True:
+            self._check_abandoned(state)
+            attempt += 1
+            for item in items:
+                item.attempts += 1
+            started = time.monotonic()
+            try:
+                async with self._slots:
+                    answer = await call()
+            except ProviderError as exc:
+                self.provider_unreachable = exc.code == 0 and exc.error_class is ErrorClass.AMBIGUOUS
+                self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
+                self._metrics.provider_calls.labels(api, str(exc.code or exc.error_class)).inc()
+                waited = 0.0
+                if exc.error_class is ErrorClass.GROUP_MISSING:
+                    now = self._clock()
+                    if state.group_wait_started is None:
+                        state.group_wait_started = now
+                    waited = now - state.group_wait_started
+                decision = decide(
+                    exc.error_class,
+                    attempt=attempt,
+                    waited_for_group=waited,
+                    policy=self._policy,
+                    jitter=self._rng.random(),
+                )
+                self._metrics.retries.labels(exc.error_class.value).inc()
+                if decision.action is Action.FAIL:
+                    return _GiveUp(exc.code, exc.info)
+                if decision.action is Action.HALT:
+                    await self._halt(exc, decision.delay, state)
+                    continue
+                self._log_retry(api, exc, decision.delay, items)
+                if decision.action is Action.WAIT_FOR_GROUP and group_id is not None:
+                    await self._wait_for_group(group_id, decision.delay, state)
+                    continue
+                await self._pause(decision.delay, state)
+                if decision.action is Action.VERIFY_THEN_RETRY and verify_ambiguous:
+                    return _Verify()
+                continue
+            self.provider_unreachable = False
+            self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
+            self._metrics.provider_calls.labels(api, "0").inc()
+            if self._halted_reason is not None:
+                self._halted_reason = None
+                self._metrics.halted.set(0)
+                log.warning("provider accepts the configuration again; calls resumed")
+            return answer
+
+    def _log_retry(self, api: str, exc: ProviderError, delay: float, items: Sequence[WorkItem]) -> None:
+        first = items[0] if items else None
+        log.info(
+            "provider call will be retried",
+            api=api,
+            error_code=exc.code,
+            error_class=exc.error_class.value,
+            error_info=exc.info,
+            delay_seconds=round(delay, 3),
+            event_id=first.event.event_id if first else None,
+            group_id=first.event.group_id if first else None,
+            partition=first.record.partition if first else None,
+            offset=first.record.offset if first else None,
+        )
+
+    async def _halt(self, exc: ProviderError, pause: float, state: LaneState) -> None:
+        if self._halted_reason is None:
+            self._halted_reason = exc.info
+            self._metrics.halted.set(1)
+            log.error(
+                "the provider refuses the service's configuration; no calls until it is fixed",
+                error_code=exc.code,
+                error_info=exc.info,
+                pause_seconds=pause,
+            )
+        await self._pause(pause, state)
+
+    async def _pause(self, seconds: float, state: LaneState) -> None:
+        if seconds <= 0:
+            self._check_abandoned(state)
+            return
+        try:
+            await asyncio.wait_for(state.abandoned.wait(), seconds)
+        except TimeoutError:
+            return
+        raise LaneAbandonedError
+
+    async def _wait_for_group(self, group_id: str, seconds: float, state: LaneState) -> None:
+        waiter = asyncio.create_task(self._groups.wait_for_change(group_id, seconds))
+        abandoned = asyncio.create_task(state.abandoned.wait())
+        try:
+            await asyncio.wait({waiter, abandoned}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            abandoned.cancel()
+        self._check_abandoned(state)
+
+    @staticmethod
+    def _check_abandoned(state: LaneState) -> None:
+        if state.abandoned.is_set():
+            raise LaneAbandonedError
+
+    # ------------------------------------------------------------ finishing
+
+    async def _finish(self, results: Iterable[tuple[InputRecord, OutcomeEvent]]) -> None:
+        """Publish outcomes (acks=all), then finish their offsets."""
+        pairs = list(results)
+        await self._retry_publish(lambda: self._sink.publish_outcomes([o for _, o in pairs]))
+        for record, outcome in pairs:
+            self._metrics.outcomes.labels(
+                outcome.type, outcome.status.value, str(outcome.error_code), outcome.detected_by.value
+            ).inc()
+            self._done(record)
+
+    async def _dead_letter(self, record: InputRecord, reason: str) -> None:
+        log.warning(
+            "record is not an event; sent to the dead-letter topic",
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        await self._retry_publish(lambda: self._sink.publish_dead_letter(record, reason))
+        self._metrics.dead_letters.inc()
+        self._done(record)
+
+    async def _retry_publish(self, publish: Callable[[], Awaitable[None]]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await publish()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any broker failure: keep the record unfinished, retry
+                delay = PUBLISH_RETRY_SECONDS[min(attempt, len(PUBLISH_RETRY_SECONDS) - 1)]
+                attempt += 1
+                log.warning("publishing failed; retrying", error=type(exc).__name__, delay_seconds=delay)
+                await asyncio.sleep(delay)
+            else:
+                return
+
+    def _done(self, record: InputRecord) -> None:
+        tp = (record.topic, record.partition)
+        tracker = self._trackers.get(tp)
+        if tracker is None:
+            return  # the partition was revoked meanwhile; the new owner reads it again
+        tracker.finish(record.offset)
+        self._unfinished[tp] -= 1
+        self._progress.set()
+
+    # ----------------------------------------------------- offsets and flow
+
+    def committable(self) -> dict[TopicPartition, int]:
+        """The offset each partition may commit now."""
+        return {
+            tp: mark
+            for tp, tracker in self._trackers.items()
+            if (mark := tracker.watermark) is not None
+        }
+
+    def buffered(self, tp: TopicPartition | None = None) -> int:
+        """Records read and not finished (all partitions, or one)."""
+        if tp is not None:
+            return self._unfinished.get(tp, 0)
+        return sum(self._unfinished.values())
+
+    @property
+    def halted(self) -> bool:
+        """True while the provider refuses the configuration."""
+        return self._halted_reason is not None
+
+    @property
+    def queued(self) -> int:
+        """Valid events waiting in lanes (not yet in a call)."""
+        return len(self._lanes)
+
+    async def release_partitions(
+        self, tps: Iterable[TopicPartition], timeout: float
+    ) -> dict[TopicPartition, int]:
+        """Stop work of revoked partitions: drop queued, let in-flight finish within ``timeout``.
+
+        Returns the offsets to commit for them; their trackers are then forgotten.
+        """
+        revoked = set(tps)
+        dropped = self._lanes.remove_where(lambda item: item.tp in revoked)
+        for item in dropped:
+            self._unfinished[item.tp] -= 1
+            if isinstance(item.event, ValidGroupImport):
+                self._groups.import_abandoned(item.event.group_id)
+        await self._wait_until(lambda: all(self._unfinished.get(tp, 0) <= 0 for tp in revoked), timeout)
+        for key, tp in list(self._lane_tp.items()):
+            if tp in revoked:
+                state = self._lane_states.get(key)
+                if state is not None:
+                    state.abandoned.set()
+                task = self._lane_tasks.get(key)
+                if task is not None:
+                    task.cancel()
+                del self._lane_tp[key]
+        self._groups.forget_creations()
+        marks = {tp: mark for tp in revoked if (tracker := self._trackers.pop(tp, None)) is not None and (mark := tracker.watermark) is not None}
+        for tp in revoked:
+            self._unfinished.pop(tp, None)
+        return marks
+
+    async def drain(self, timeout: float) -> dict[TopicPartition, int]:
+        """Stop taking records and finish in-flight work within ``timeout``; return final offsets."""
+        self._accepting = False
+        return await self.release_partitions(list(self._trackers), timeout)
+
+    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), min(remaining, 0.25))
+            except TimeoutError:
+                continue
+        return True
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until every record read is finished (tests and the demo)."""
+        return await self._wait_until(lambda: self.buffered() == 0, timeout)

@@ -1,0 +1,191 @@
+import json
+
+import pytest
+
+from service.domain import limits
+from service.domain.events import EventType, InputRecord
+from service.domain.validation import (
+    Rejection,
+    Rules,
+    ValidGroupImport,
+    ValidMessageImport,
+    decode_envelope,
+    derive_random,
+    validate_event,
+)
+from service.errors import BadInputError
+
+NOW = 1_700_000_000
+
+
+def record(value: object, key: str | None = "g-1", raw: bytes | None = None) -> InputRecord:
+    data = raw if raw is not None else json.dumps(value).encode()
+    return InputRecord("t", 0, 0, key.encode() if key is not None else None, data)
+
+
+def group_event(**group: object) -> dict[str, object]:
+    body: dict[str, object] = {"GroupId": "g-1", "Type": "Public", "Name": "Hiking club"}
+    body.update(group)
+    return {"type": "group.import", "event_id": "e-1", "group": body}
+
+
+def message_event(**message: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "From_Account": "leckie",
+        "SendTime": NOW - 100,
+        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}}],
+    }
+    body.update(message)
+    return {"type": "group.message.import", "event_id": "m-1", "group_id": "g-1", "message": body}
+
+
+def check(event: dict[str, object], key: str | None = "g-1", rules: Rules | None = None):
+    rec = record(event, key)
+    return validate_event(rec, decode_envelope(rec.value), now=NOW, rules=rules or Rules())
+
+
+class TestDecodeEnvelope:
+    @pytest.mark.parametrize(
+        ("raw", "reason"),
+        [
+            (b"\xff\xfe", "not UTF-8"),
+            (b"{nope", "not JSON"),
+            (b"[1, 2]", "not an object"),
+            (b'{"event_id": "x"}', "no 'type'"),
+            (b'{"type": "group.import"}', "no 'event_id'"),
+            (b'{"type": "group.delete", "event_id": "x"}', "unknown event type"),
+            (b'{"type": "group.import", "event_id": "x", "n": NaN}', "not JSON"),
+            (b"[" * 100_000 + b"]" * 100_000, "nested"),
+            (None, "no value"),
+        ],
+    )
+    def test_records_that_are_not_events_are_refused_with_a_reason(self, raw, reason):
+        """Each kind of non-event names why it goes to the dead-letter topic."""
+        with pytest.raises(BadInputError) as caught:
+            decode_envelope(raw)
+        assert reason in caught.value.reason
+
+    def test_type_is_read_from_the_payload(self):
+        """The event type comes from the payload, whatever topic it came on."""
+        assert EventType.MESSAGE_IMPORT == decode_envelope(json.dumps(message_event()).encode()).type
+
+
+class TestGroupRules:
+    def test_valid_group_passes(self):
+        """A group with the required fields is importable."""
+        assert isinstance(check(group_event()), ValidGroupImport)
+
+    @pytest.mark.parametrize(
+        ("fields", "code", "named"),
+        [
+            ({"Name": "x" * 31}, 10004, "group.Name"),
+            ({"Name": "名" * 11}, 10004, "group.Name"),  # 33 bytes in UTF-8
+            ({"Introduction": "x" * 241}, 10004, "group.Introduction"),
+            ({"Notification": "x" * 301}, 10004, "group.Notification"),
+            ({"FaceUrl": "http://" + "x" * 100}, 10004, "group.FaceUrl"),
+            ({"MaxMemberCount": 6001}, 10004, "group.MaxMemberCount"),
+            ({"Type": "AVChatRoom"}, 10007, "AVChatRoom"),
+            ({"Type": "Secret"}, 10004, "group.Type"),
+            ({"ApplyJoinOption": "Anyone"}, 10004, "group.ApplyJoinOption"),
+            ({"CreateTime": NOW + 60}, 10004, "group.CreateTime"),
+            ({"Nmae": "typo"}, 10004, "group.Nmae"),
+            ({"MaxMemberCount": "500"}, 10004, "group.MaxMemberCount"),
+        ],
+    )
+    def test_broken_rule_is_refused_with_its_code_naming_the_field(self, fields, code, named):
+        """Each documented group rule is enforced before any call, with the provider's code."""
+        result = check(group_event(**fields))
+        assert isinstance(result, Rejection)
+        assert (code, True) == (result.code, named in result.info)
+
+    def test_community_allows_more_members(self):
+        """Community groups take up to 100,000 members."""
+        assert isinstance(check(group_event(Type="Community", MaxMemberCount=100_000)), ValidGroupImport)
+
+    def test_missing_name_is_refused(self):
+        """Name is required (10004)."""
+        event = group_event()
+        del event["group"]["Name"]  # type: ignore[attr-defined]
+        result = check(event)
+        assert isinstance(result, Rejection)
+        assert ("group.Name" in result.info, 10004) == (True, result.code)
+
+    def test_key_must_equal_group_id(self):
+        """A record keyed differently from its GroupId would break ordering: 10004."""
+        result = check(group_event(), key="other")
+        assert isinstance(result, Rejection)
+        assert "record key" in result.info
+
+    def test_generated_prefix_is_an_invalid_group_id(self):
+        """A custom GroupId may not look generated: 10015."""
+        result = check(group_event(GroupId="@TGS#abc"), key="@TGS#abc")
+        assert isinstance(result, Rejection)
+        assert limits.INVALID_GROUP_ID == result.code
+
+
+class TestMessageRules:
+    def test_valid_message_passes_and_gets_a_derived_random(self):
+        """A message without Random gets one derived from its event_id."""
+        result = check(message_event())
+        assert isinstance(result, ValidMessageImport)
+        assert derive_random("m-1") == result.random
+
+    def test_exporter_random_is_kept(self):
+        """A Random given by the exporter is sent as is."""
+        result = check(message_event(Random=42))
+        assert isinstance(result, ValidMessageImport)
+        assert 42 == result.random
+
+    def test_derived_random_is_stable(self):
+        """A re-sent event derives the same Random."""
+        assert derive_random("export:msg:1") == derive_random("export:msg:1")
+
+    @pytest.mark.parametrize(
+        ("fields", "code", "named"),
+        [
+            ({"SendTime": NOW + 3600}, 10004, "in the future"),
+            ({"SendTime": -5}, 10004, "SendTime"),
+            ({"SendTime": "1620808101"}, 10004, "message.SendTime"),
+            ({"Random": 2**32}, 10004, "Random"),
+            ({"MsgBody": []}, 10004, "MsgBody is empty"),
+            ({"MsgBody": [{"MsgType": "TIMSoundElem", "MsgContent": {}}]}, 10004, "TIMSoundElem"),
+            ({"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": 5}}]}, 10004, "Text"),
+            ({"From_Account": ""}, 10004, "From_Account"),
+            ({"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 12_000}}]}, 80002, "bytes"),
+            ({"Extra": 1}, 10004, "message.Extra"),
+        ],
+    )
+    def test_broken_rule_is_refused_with_its_code_naming_the_field(self, fields, code, named):
+        """Each documented message rule is enforced before any call, with the provider's code."""
+        result = check(message_event(**fields))
+        assert isinstance(result, Rejection)
+        assert (code, True) == (result.code, named in result.info)
+
+    def test_older_size_limit_is_a_setting(self):
+        """With the 2022 edition's 8,000 bytes, a 9,000-byte message is refused with 80002."""
+        event = message_event(MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 9_000}}])
+        assert isinstance(check(event), ValidMessageImport)
+        result = check(event, rules=Rules(message_size_limit=limits.MESSAGE_SIZE_LIMIT_2022))
+        assert isinstance(result, Rejection)
+        assert limits.MESSAGE_TOO_LARGE == result.code
+
+    def test_size_counts_utf8_bytes(self):
+        """4,001 three-byte characters are over 12,000 bytes."""
+        event = message_event(MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "語" * 4_001}}])
+        result = check(event)
+        assert isinstance(result, Rejection)
+        assert limits.MESSAGE_TOO_LARGE == result.code
+
+    def test_key_must_equal_group_id(self):
+        """A message keyed by another group is refused (10004)."""
+        result = check(message_event(), key="g-2")
+        assert isinstance(result, Rejection)
+        assert "record key" in result.info
+
+    def test_missing_group_id_is_named(self):
+        """A message without group_id names the field."""
+        event = message_event()
+        del event["group_id"]
+        result = check(event)
+        assert isinstance(result, Rejection)
+        assert "group_id" in result.info
