@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -185,20 +185,22 @@ class Engine:
         state = LaneState(needs_recovery=not facts.created_here)
         self._lane_states[key] = state
         runner = self._run_group_lane if key[0] is EventType.GROUP_IMPORT else self._run_message_lane
-        task = asyncio.create_task(self._lane_guard(key, runner(key, state)))
+        task = asyncio.create_task(self._lane_guard(key, runner, state))
         self._lane_tasks[key] = task
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            await work
-
-        task = asyncio.create_task(run())
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.create_task(work)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
-    async def _lane_guard(self, key: LaneKey, work: Awaitable[None]) -> None:
+    async def _lane_guard(
+        self,
+        key: LaneKey,
+        runner: Callable[[LaneKey, LaneState], Awaitable[None]],
+        state: LaneState,
+    ) -> None:
         try:
-            await work
+            await runner(key, state)
         except (LaneAbandonedError, asyncio.CancelledError):
             pass
         except Exception:

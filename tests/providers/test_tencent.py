@@ -1,0 +1,166 @@
+import json
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from service.domain.events import GroupMessage, GroupProfile
+from service.domain.retry_policy import ErrorClass
+from service.errors import AmbiguousProviderError, ConfigurationError, PermanentProviderError, ProviderError
+from service.providers.ratelimit import ApiBudgets
+from service.providers.tencent import TencentProvider
+from service.providers.tencent_sig import UserSigCache, verify_user_sig
+
+KEY = "test-secret-key-0123456789abcdef"
+
+
+def provider(handler) -> TencentProvider:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return TencentProvider(
+        client,
+        ApiBudgets(10_000),
+        base_url="https://adminapisgp.im.qcloud.com",
+        sdk_app_id=1400000001,
+        admin_identifier="administrator",
+        user_sig=UserSigCache(sdk_app_id=1400000001, identifier="administrator", secret_key=KEY),
+    )
+
+
+def message(n: int) -> GroupMessage:
+    return GroupMessage(
+        From_Account="a",
+        SendTime=1000 + n,
+        Random=n,
+        MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": str(n)}}],  # type: ignore[list-item]
+    )
+
+
+def ok(**fields: object) -> httpx.Response:
+    return httpx.Response(200, json={"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", **fields})
+
+
+def fail(code: int) -> httpx.Response:
+    return httpx.Response(200, json={"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": "no"})
+
+
+class TestRequests:
+    async def test_request_carries_the_documented_query_and_a_valid_user_sig(self):
+        """sdkappid, identifier, a verifiable usersig, a random and contenttype=json."""
+        seen: dict[str, list[str]] = {}
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.update(parse_qs(request.url.query.decode()))
+            seen["path"] = [request.url.path]
+            return ok(GroupId="g-1")
+
+        await provider(handler).import_group(GroupProfile(GroupId="g-1", Type="Public", Name="n"))
+        verify_user_sig(seen["usersig"][0], sdk_app_id=1400000001, identifier="administrator", secret_key=KEY)
+        assert (
+            ["/v4/group_open_http_svc/import_group"],
+            ["1400000001"],
+            ["administrator"],
+            ["json"],
+            True,
+        ) == (
+            seen["path"],
+            seen["sdkappid"],
+            seen["identifier"],
+            seen["contenttype"],
+            0 <= int(seen["random"][0]) <= 4294967295,
+        )
+
+    async def test_import_messages_sends_the_batch_in_order(self):
+        """MsgList carries the messages in the order given, with their Random."""
+        bodies = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            bodies.append(json.loads(request.content))
+            return ok(ImportMsgResult=[{"MsgSeq": i + 1, "MsgTime": 1000 + i, "Result": 0} for i in range(3)])
+
+        results = await provider(handler).import_messages("g-1", None, [message(0), message(1), message(2)])
+        assert [0, 1, 2] == [m["Random"] for m in bodies[0]["MsgList"]]
+        assert [1, 2, 3] == [r.msg_seq for r in results]
+
+
+class TestAnswers:
+    async def test_per_message_rejection_fails_only_that_message(self):
+        """A Result of 80002 for one message leaves its batch-mates imported."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            return ok(ImportMsgResult=[
+                {"MsgSeq": 1, "MsgTime": 1, "Result": 0},
+                {"MsgSeq": 0, "MsgTime": 0, "Result": 80002},
+                {"MsgSeq": 2, "MsgTime": 3, "Result": 0},
+            ])
+
+        results = await provider(handler).import_messages("g", None, [message(0), message(1), message(2)])
+        assert [0, 80002, 0] == [r.code for r in results]
+
+    async def test_existing_group_counts_as_imported(self):
+        """10021 after a crash: the group is already there."""
+        result = await provider(lambda r: fail(10021)).import_group(GroupProfile(GroupId="g", Type="Public", Name="n"))
+        assert (True, "g") == (result.already_existed, result.group_id)
+
+    @pytest.mark.parametrize(
+        ("code", "error_type", "error_class"),
+        [
+            (10010, PermanentProviderError, ErrorClass.GROUP_MISSING),
+            (10007, PermanentProviderError, ErrorClass.PERMANENT),
+            (60007, ProviderError, ErrorClass.THROTTLED),
+            (10002, ProviderError, ErrorClass.RETRY),
+            (70001, ProviderError, ErrorClass.RESIGN),
+            (70003, ConfigurationError, ErrorClass.CONFIGURATION),
+        ],
+    )
+    async def test_call_level_codes_raise_with_their_class(self, code, error_type, error_class):
+        """Each documented code becomes an error carrying its handling class."""
+        with pytest.raises(error_type) as caught:
+            await provider(lambda r: fail(code)).import_messages("g", None, [message(0)])
+        assert (code, error_class) == (caught.value.code, caught.value.error_class)
+
+    async def test_http_5xx_is_ambiguous(self):
+        """A 502 may hide an applied call."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(lambda r: httpx.Response(502)).import_messages("g", None, [message(0)])
+
+    async def test_connection_failure_is_ambiguous_and_hides_the_url(self):
+        """A reset after sending is ambiguous; the error text carries no UserSig or URL."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise httpx.RemoteProtocolError(f"peer closed {request.url}", request=request)
+
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(handler).import_messages("g", None, [message(0)])
+        assert ("usersig" not in str(caught.value), "http" not in str(caught.value)) == (True, True)
+
+    async def test_history_of_a_missing_group_is_empty(self):
+        """10010 on a history pull: the group holds nothing."""
+        page = await provider(lambda r: fail(10010)).history("g", None, before_seq=None, limit=20)
+        assert (False, ()) == (page.group_exists, page.entries)
+
+    async def test_history_maps_entries_newest_first(self):
+        """RspMsgList entries become history entries in the provider's order."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            return ok(RspMsgList=[
+                {"From_Account": "a", "MsgRandom": 5, "MsgSeq": 9, "MsgTimeStamp": 90, "IsPlaceMsg": 0, "MsgBody": []},
+                {"From_Account": "b", "MsgRandom": 4, "MsgSeq": 8, "MsgTimeStamp": 80, "IsPlaceMsg": 0, "MsgBody": []},
+            ], IsFinished=1)
+
+        page = await provider(handler).history("g", None, before_seq=None, limit=20)
+        assert [(9, "a", 5), (8, "b", 4)] == [(e.msg_seq, e.sender, e.random) for e in page.entries]
+
+    async def test_expired_sig_is_resigned(self):
+        """After 70001 the next call carries a newly signed UserSig."""
+        sigs: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            sigs.append(parse_qs(request.url.query.decode())["usersig"][0])
+            return fail(70001) if len(sigs) == 1 else ok(GroupId="g")
+
+        tencent = provider(handler)
+        with pytest.raises(ProviderError):
+            await tencent.import_group(GroupProfile(GroupId="g", Type="Public", Name="n"))
+        tencent._user_sig._clock = lambda: 2_000_000_000.0  # a later second: a different sig
+        await tencent.import_group(GroupProfile(GroupId="g", Type="Public", Name="n"))
+        assert 2 == len(set(sigs))

@@ -1,0 +1,233 @@
+import json
+
+import pytest
+
+from service.domain.events import InputRecord
+from service.domain.retry_policy import ErrorClass, RetryPolicy
+from service.domain.validation import Rules
+from service.errors import RetryableProviderError
+from service.metrics import Metrics
+from service.runtime.engine import Engine
+
+from .fakes import FakeProvider, FakeSink
+
+NOW = 1_700_000_000
+
+
+class Feed:
+    """Builds records with ascending offsets on one partition per topic."""
+
+    def __init__(self) -> None:
+        self.offsets: dict[str, int] = {}
+
+    def record(self, topic: str, key: str | None, value: object) -> InputRecord:
+        offset = self.offsets.get(topic, 0)
+        self.offsets[topic] = offset + 1
+        raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+        return InputRecord(topic, 0, offset, key.encode() if key else None, raw)
+
+    def group(self, gid: str, **extra: object) -> InputRecord:
+        body = {"GroupId": gid, "Type": "Public", "Name": f"name {gid}", "CreateTime": NOW - 10_000, **extra}
+        return self.record("groups", gid, {"type": "group.import", "event_id": f"g:{gid}", "group": body})
+
+    def message(self, gid: str, n: int, **extra: object) -> InputRecord:
+        message = {
+            "From_Account": "u",
+            "SendTime": NOW - 5_000 + n,
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": f"m{n}"}}],
+            **extra,
+        }
+        return self.record(
+            "messages", gid, {"type": "group.message.import", "event_id": f"m:{gid}:{n}", "group_id": gid, "message": message}
+        )
+
+
+def engine(provider: FakeProvider, sink: FakeSink, **policy: float) -> Engine:
+    return Engine(
+        provider,
+        sink,
+        policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.05, group_wait_seconds=policy.get("group_wait", 5.0)),
+        rules=Rules(),
+        max_in_flight_calls=64,
+        metrics=Metrics(),
+        clock=lambda: float(NOW),
+    )
+
+
+def by_event(sink: FakeSink):
+    return {o.event_id: o for o in sink.outcomes}
+
+
+class TestEngine:
+    async def test_each_event_gets_one_outcome_with_the_stored_seq(self):
+        """Every message is imported once, in order, and its outcome carries the provider's MsgSeq."""
+        provider, sink, feed = FakeProvider(latency=0.001), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        for n in range(20):
+            eng.submit(feed.message("g1", n))
+        assert await eng.wait_idle(5)
+        outcomes = by_event(sink)
+        assert 21 == len(sink.outcomes) == len(outcomes)
+        assert [n + 1 for n in range(20)] == [outcomes[f"m:g1:{n}"].msg_seq for n in range(20)]
+        assert [f"m{n}" for n in range(20)] == [m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages["g1"]]
+
+    async def test_batches_follow_the_queue_up_to_seven(self):
+        """Messages queued while a call is in flight go together, at most seven per call."""
+        provider, sink, feed = FakeProvider(latency=0.01), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        for n in range(20):
+            eng.submit(feed.message("g1", n))
+        assert await eng.wait_idle(5)
+        sizes = [size for api, _, size in provider.calls if api == "import_group_msg"]
+        assert (20, True) == (sum(sizes), max(sizes) == 7)
+
+    async def test_message_before_its_group_waits_instead_of_failing(self):
+        """A message read before its group.import waits for it, then imports."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.message("g1", 0))
+        eng.submit(feed.group("g1"))
+        assert await eng.wait_idle(5)
+        assert ("imported", 1) == (by_event(sink)["m:g1:0"].status.value, by_event(sink)["m:g1:0"].msg_seq)
+
+    async def test_group_that_never_comes_fails_its_messages_with_10010(self):
+        """10010 holds the group only up to the wait setting, then fails its events with 10010."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = Engine(
+            provider, sink,
+            policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
+            rules=Rules(), max_in_flight_calls=4, metrics=Metrics(),
+        )
+        eng.submit(feed.message("ghost", 0))
+        assert await eng.wait_idle(5)
+        assert ("failed", 10010) == (sink.outcomes[0].status.value, sink.outcomes[0].error_code)
+
+    async def test_rejected_message_fails_alone(self):
+        """A provider rejection of one message in a batch fails that message only."""
+        provider, sink, feed = FakeProvider(latency=0.005), FakeSink(), Feed()
+        provider.refuse_random = {13}
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        for n in range(5):
+            eng.submit(feed.message("g1", n, Random=10 + n))
+        assert await eng.wait_idle(5)
+        statuses = {k: (o.status.value, o.error_code) for k, o in by_event(sink).items() if k.startswith("m:")}
+        assert {
+            "m:g1:0": ("imported", 0), "m:g1:1": ("imported", 0), "m:g1:2": ("imported", 0),
+            "m:g1:3": ("failed", 80001), "m:g1:4": ("imported", 0),
+        } == statuses
+
+    async def test_junk_goes_to_dead_letter_and_invalid_events_fail_without_a_call(self):
+        """Non-events are dead-lettered; a broken rule fails with its code and no provider call."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.record("messages", "g1", b"not json"))
+        eng.submit(feed.group("g1", Name="x" * 40))
+        assert await eng.wait_idle(5)
+        assert (1, [], 10004, "service") == (
+            len(sink.dead_letters), provider.calls, sink.outcomes[0].error_code, sink.outcomes[0].detected_by.value
+        )
+
+    async def test_messages_of_a_refused_group_fail_fast(self):
+        """When the group's import failed, its messages fail with 10010 at once, no call made."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1", Name="x" * 40))
+        eng.submit(feed.message("g1", 0))
+        assert await eng.wait_idle(5)
+        assert (10010, []) == (by_event(sink)["m:g1:0"].error_code, provider.calls)
+
+    async def test_transient_errors_are_retried(self):
+        """10002 twice, then success: imported, with three attempts counted."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        assert await eng.wait_idle(5)
+        provider.failures = [RetryableProviderError(10002, "busy", ErrorClass.RETRY)] * 2
+        eng.submit(feed.message("g1", 0))
+        assert await eng.wait_idle(5)
+        assert ("imported", 3) == (by_event(sink)["m:g1:0"].status.value, by_event(sink)["m:g1:0"].attempts)
+
+    async def test_applied_then_reset_is_not_imported_twice(self):
+        """After an ambiguous failure the history shows the batch applied: recovered, not resent."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        assert await eng.wait_idle(5)
+        provider.apply_then_fail = 1
+        for n in range(3):
+            eng.submit(feed.message("g1", n))
+        assert await eng.wait_idle(5)
+        outcomes = by_event(sink)
+        assert 3 == len(provider.messages["g1"])
+        assert [("recovered", n + 1) for n in range(3)] == [
+            (outcomes[f"m:g1:{n}"].detected_by.value, outcomes[f"m:g1:{n}"].msg_seq) for n in range(3)
+        ]
+
+    async def test_restart_recovers_messages_already_imported(self):
+        """A new engine re-reading imported messages reports their real MsgSeq, imports the rest."""
+        provider, feed = FakeProvider(), Feed()
+        first_sink = FakeSink()
+        first = engine(provider, first_sink)
+        first.submit(feed.group("g1"))
+        records = [feed.message("g1", n) for n in range(10)]
+        for rec in records[:6]:
+            first.submit(rec)
+        assert await first.wait_idle(5)
+        second_sink = FakeSink()
+        second = engine(provider, second_sink)
+        for rec in records:
+            second.submit(rec)
+        assert await second.wait_idle(5)
+        outcomes = by_event(second_sink)
+        assert 10 == len(provider.messages["g1"])
+        assert ["recovered"] * 6 + ["provider"] * 4 == [outcomes[f"m:g1:{n}"].detected_by.value for n in range(10)]
+        assert list(range(1, 11)) == [outcomes[f"m:g1:{n}"].msg_seq for n in range(10)]
+
+    async def test_watermark_waits_for_the_slowest_group(self):
+        """The committable offset never passes a record whose outcome is not published."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.message("waiting", 0))  # offset 0 of messages: its group is not there
+        eng.submit(feed.group("g2"))
+        eng.submit(feed.message("g2", 0))  # offset 1
+        assert await eng._wait_until(lambda: len(sink.outcomes) == 2, 5)
+        assert 0 == eng.committable()[("messages", 0)]
+
+    async def test_publish_failure_is_retried_and_nothing_is_lost(self):
+        """When the broker refuses an outcome, it is published again; the offset waits."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        sink.fail_next = 1
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        assert await eng.wait_idle(5)
+        assert (1, 1) == (len(sink.outcomes), eng.committable()[("groups", 0)])
+
+    async def test_revoked_partition_drops_queued_work_uncommitted(self):
+        """Revoking a partition drops its queued records and returns an offset below them."""
+        provider, sink, feed = FakeProvider(latency=0.05), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        for n in range(30):
+            eng.submit(feed.message("g1", n))
+        marks = await eng.release_partitions([("messages", 0), ("groups", 0)], timeout=2)
+        imported = len(provider.messages.get("g1", []))
+        assert marks[("messages", 0)] == imported
+        assert imported < 30
+
+
+@pytest.mark.parametrize("groups", [1, 5])
+async def test_order_is_kept_per_group_under_concurrency(groups):
+    """Interleaved records of several groups: each group's messages are stored in export order."""
+    provider, sink, feed = FakeProvider(latency=0.002), FakeSink(), Feed()
+    eng = engine(provider, sink)
+    for g in range(groups):
+        eng.submit(feed.group(f"g{g}"))
+    for n in range(30):
+        for g in range(groups):
+            eng.submit(feed.message(f"g{g}", n))
+    assert await eng.wait_idle(10)
+    for g in range(groups):
+        assert [f"m{n}" for n in range(30)] == [m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages[f"g{g}"]]
