@@ -1,0 +1,44 @@
+# One task surface for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: setup lint test test-fast demo bench schemas clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras --all-groups
+	touch $@
+
+setup: $(VENV)/.synced ## create the virtualenv with every locked dependency
+
+lint: setup ## format check, lint, types, secrets
+	$(RUN) ruff format --check service tests bench
+	$(RUN) ruff check service tests bench
+	$(RUN) mypy
+	$(RUN) detect-secrets-hook --baseline .secrets.baseline $$(git ls-files -- service tests bench deploy README.md)
+
+test: setup ## the whole suite: unit, real broker, emulator over HTTP
+	$(RUN) pytest -q
+
+test-fast: setup ## only the tests that need no broker
+	$(RUN) pytest -q -m "not kafka"
+
+demo: setup ## the whole pipeline on this machine: embedded broker, emulator, service, sample export
+	$(RUN) chat-import demo
+
+bench: setup ## throughput against the emulator at the provider's limits, and a naive baseline
+	$(RUN) python -m bench
+
+schemas: setup ## regenerate schemas/ from the models
+	$(RUN) python -m service.schemas
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
