@@ -19,7 +19,7 @@ import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from faststream import AckPolicy, Context, FastStream
+from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from service.domain.events import InputRecord
@@ -138,7 +138,7 @@ class Service:
 
     # --------------------------------------------------------------- intake
 
-    async def _on_batch(self, body: Any, message: KafkaMessage = Context("message")) -> None:  # noqa: ANN401
+    async def _on_batch(self, body: Any, message: KafkaMessage) -> None:  # noqa: ANN401
         del body
         engine = self.state.engine
         if engine is None or self.state.stopping:

@@ -35,17 +35,20 @@ async def read_topic(bootstrap_servers: str, topic: str, *, timeout_ms: int = 1_
         if not tps:
             return
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
         await consumer.seek_to_beginning(*tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        for tp in tps:
-            if tp in remaining and await consumer.position(tp) >= ends[tp]:
-                remaining.discard(tp)
+        # End offsets come from fetch responses (the high watermark): some Kafka-compatible
+        # brokers answer ListOffsets(latest) with a stale value.
+        ends: dict[TopicPartition, int] = {}
+        remaining = set(tps)
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=timeout_ms)
+            for tp in list(remaining):
+                high = consumer.highwater(tp)
+                if high is not None:
+                    ends.setdefault(tp, high)
             for tp, records in batch.items():
                 for raw in records:
-                    if raw.offset >= ends[tp]:
+                    if raw.offset >= ends.get(tp, raw.offset + 1):
                         continue
                     yield TopicRecord(
                         partition=raw.partition,
@@ -55,7 +58,8 @@ async def read_topic(bootstrap_servers: str, topic: str, *, timeout_ms: int = 1_
                         headers=tuple((k, bytes(v or b"")) for k, v in (raw.headers or ())),
                         timestamp_ms=raw.timestamp,
                     )
-                if await consumer.position(tp) >= ends[tp]:
+            for tp in list(remaining):
+                if tp in ends and await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
     finally:
         await consumer.stop()
