@@ -1,0 +1,75 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Settings of the emulator: who may call it, which documented edition it enforces, and faults."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from service.emulator import rules
+
+
+class FaultConfig(BaseModel):
+    """Per-call fault injection, drawn from one RNG seeded with ``seed`` (``None``: unseeded).
+
+    Latency is ``latency_ms`` plus a uniform offset in ``[-jitter_ms, +jitter_ms]`` (never below
+    zero), plus ``latency_spike_ms`` with probability ``latency_spike_probability``. At most one
+    of the three failures happens per call; their probabilities add up to at most 1.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_ms: float = Field(default=0.0, ge=0)
+    jitter_ms: float = Field(default=0.0, ge=0)
+    latency_spike_probability: float = Field(default=0.0, ge=0, le=1)
+    latency_spike_ms: float = Field(default=0.0, ge=0)
+    http_500_probability: float = Field(default=0.0, ge=0, le=1)
+    """HTTP 500 with no JSON body; the call is not applied."""
+    internal_error_probability: float = Field(default=0.0, ge=0, le=1)
+    """ErrorCode 10002 ("internal server error, try again"); the call is not applied."""
+    applied_then_reset_probability: float = Field(default=0.0, ge=0, le=1)
+    """The call is applied, then the connection breaks before the client has the answer."""
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _failures_fit(self) -> Self:
+        total = (
+            self.http_500_probability
+            + self.internal_error_probability
+            + self.applied_then_reset_probability
+        )
+        if total > 1:
+            msg = "the failure probabilities add up to more than 1"
+            raise ValueError(msg)
+        return self
+
+
+class EmulatorConfig(BaseModel):
+    """Everything the emulator needs; the secret key is only ever used to verify UserSigs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65_535)
+    """0 picks a free port."""
+    sdk_app_id: int = Field(gt=0)
+    admin_identifier: str = Field(default="administrator", min_length=1)
+    secret_key: SecretStr
+    calls_per_second: float = Field(default=200, gt=0)
+    """The documented budget: 200 calls per second for the app."""
+    rate_limit_per_api: bool = False
+    """False: one budget shared by every API (the safe reading); True: one budget per API."""
+    rate_limit_error_code: int = rules.RATE_LIMITED
+    message_size_limit: int = Field(default=rules.MESSAGE_SIZE_LIMIT_2024, gt=0)
+    """12,000 bytes (2024 edition); ``rules.MESSAGE_SIZE_LIMIT_2022`` (8,000) for the older one."""
+    restricted_words: list[str] = Field(default_factory=list)
+    """A message whose text contains one of these gets Result 80001 (2022 edition)."""
+    dedup_window_seconds: int = Field(default=rules.DEDUP_WINDOW_SECONDS, ge=0)
+    dedup_before_time_check: bool = True
+    """unconfirmed: whether a duplicate Random is recognised before the send-time rules."""
+    sig_failure_limit: int = Field(default=10, gt=0)
+    sig_failure_window_seconds: float = Field(default=60, gt=0)
+    sig_lockout_seconds: float = Field(default=60, ge=0)
+    faults: FaultConfig = Field(default_factory=FaultConfig)

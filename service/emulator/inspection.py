@@ -1,0 +1,186 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""``/_emulator/``: look inside and steer the emulator (no auth; loopback clients only)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from service.emulator.config import FaultConfig
+from service.emulator.errors import ApiError
+from service.emulator.state import EmulatorState
+from service.emulator.validation import parse_message
+
+if TYPE_CHECKING:
+    from service.emulator.store import Group, StoredMessage
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[EmulatorState, Request], Awaitable[Response]]
+
+PREFIX = "/_emulator"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _is_loopback(request: Request) -> bool:
+    client = request.client
+    if client is None:
+        return False
+    try:
+        return ipaddress.ip_address(client.host).is_loopback
+    except ValueError:
+        return False
+
+
+def group_view(group: Group) -> dict[str, Any]:
+    """Show a group as ``GET /_emulator/groups`` lists it."""
+    return {
+        "group_id": group.group_id,
+        "type": group.type,
+        "name": group.name,
+        "create_time": group.create_time,
+        "support_topic": group.support_topic,
+        "message_count": len(group.messages),
+        "latest_send_time": group.latest_time,
+        "profile": group.profile,
+    }
+
+
+def message_view(message: StoredMessage) -> dict[str, Any]:
+    """Show a stored message as ``GET /_emulator/groups/{id}/messages`` lists it."""
+    return {
+        "seq": message.seq,
+        "time": message.time,
+        "sender": message.sender,
+        "random": message.random,
+        "random_generated": message.random_generated,
+        "body": message.body,
+        "topic_id": message.topic_id,
+        "deleted": message.deleted,
+    }
+
+
+async def list_groups(state: EmulatorState, request: Request) -> Response:
+    """Every group with its profile."""
+    del request
+    return JSONResponse({"groups": [group_view(group) for group in state.store.groups()]})
+
+
+async def list_messages(state: EmulatorState, request: Request) -> Response:
+    """List the group's stored messages in seq order."""
+    group_id = request.path_params["group_id"]
+    try:
+        group = state.store.group(group_id)
+    except ApiError as exc:
+        return _error(404, exc.info)
+    return JSONResponse(
+        {"group_id": group.group_id, "messages": [message_view(m) for m in group.messages]}
+    )
+
+
+async def delete_message(state: EmulatorState, request: Request) -> Response:
+    """Mark one message deleted: history then shows it as a placeholder (IsPlaceMsg 1)."""
+    group_id = request.path_params["group_id"]
+    seq = request.path_params["seq"]
+    try:
+        message = state.store.delete(group_id, seq)
+    except ApiError as exc:
+        return _error(404, exc.info)
+    except KeyError:
+        return _error(404, f"group {group_id!r} has no message {seq}")
+    return JSONResponse({"group_id": group_id, "message": message_view(message)})
+
+
+async def append_message(state: EmulatorState, request: Request) -> Response:
+    """Store one message as given, ignoring the ordering and every other per-message rule."""
+    group_id = request.path_params["group_id"]
+    try:
+        group = state.store.group(group_id)
+    except ApiError as exc:
+        return _error(404, exc.info)
+    try:
+        payload: object = json.loads(await request.body())
+        message = parse_message(payload)
+    except ValueError:
+        return _error(400, "body is not JSON")
+    except ApiError as exc:
+        return _error(400, exc.info)
+    topic = payload.get("TopicId") if isinstance(payload, dict) else None
+    stored = state.store.append(group, message, topic if isinstance(topic, str) else None)
+    return JSONResponse({"group_id": group_id, "message": message_view(stored)})
+
+
+async def get_faults(state: EmulatorState, request: Request) -> Response:
+    """Show the fault configuration in force."""
+    del request
+    return JSONResponse(state.faults.config.model_dump(mode="json"))
+
+
+async def put_faults(state: EmulatorState, request: Request) -> Response:
+    """Replace the fault configuration (fields left out take their defaults)."""
+    try:
+        config = FaultConfig.model_validate_json(await request.body())
+    except ValidationError as exc:
+        return JSONResponse(
+            {"error": "invalid fault configuration", "details": json.loads(exc.json())},
+            status_code=422,
+        )
+    state.faults.replace(config)
+    return JSONResponse(config.model_dump(mode="json"))
+
+
+async def get_stats(state: EmulatorState, request: Request) -> Response:
+    """Report calls by API and outcome, rate-limited calls, faults, message results, totals."""
+    del request
+    snapshot = state.stats.snapshot()
+    snapshot["signature_failures"] = state.auth.signature_failures
+    snapshot["duplicates_discarded"] = state.store.duplicates_discarded
+    snapshot["groups"] = len(state.store.groups())
+    snapshot["messages"] = state.store.message_count()
+    return JSONResponse(snapshot)
+
+
+async def reset(state: EmulatorState, request: Request) -> Response:
+    """Forget all data and counters; faults return to the configured ones."""
+    del request
+    state.reset()
+    return JSONResponse({"reset": True})
+
+
+def _bind(state: EmulatorState, handler: Handler) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        if not _is_loopback(request):
+            return _error(403, "the inspection endpoints answer loopback clients only")
+        return await handler(state, request)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def inspection_routes(state: EmulatorState) -> list[Route]:
+    """Build the routes under ``/_emulator/``."""
+    table: list[tuple[str, Handler, list[str]]] = [
+        ("/groups", list_groups, ["GET"]),
+        ("/groups/{group_id:path}/messages", list_messages, ["GET"]),
+        ("/groups/{group_id:path}/messages", append_message, ["POST"]),
+        ("/groups/{group_id:path}/messages/{seq:int}/delete", delete_message, ["POST"]),
+        ("/faults", get_faults, ["GET"]),
+        ("/faults", put_faults, ["PUT"]),
+        ("/stats", get_stats, ["GET"]),
+        ("/reset", reset, ["POST"]),
+    ]
+    return [
+        Route(PREFIX + path, _bind(state, handler), methods=methods)
+        for path, handler, methods in table
+    ]

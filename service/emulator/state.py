@@ -1,0 +1,70 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Everything one emulator instance holds, built from its configuration."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from service.emulator.auth import Authenticator
+from service.emulator.faults import FaultInjector
+from service.emulator.ratelimit import CallBudget
+from service.emulator.stats import EmulatorStats
+from service.emulator.store import EmulatorStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from service.emulator.config import EmulatorConfig
+
+
+def store_for(config: EmulatorConfig) -> EmulatorStore:
+    """Build an empty store enforcing the rules ``config`` selects."""
+    return EmulatorStore(
+        message_size_limit=config.message_size_limit,
+        restricted_words=config.restricted_words,
+        dedup_window_seconds=config.dedup_window_seconds,
+        dedup_before_time_check=config.dedup_before_time_check,
+        seed=config.faults.seed,
+    )
+
+
+def _budget_for(config: EmulatorConfig) -> CallBudget:
+    return CallBudget(config.calls_per_second, per_api=config.rate_limit_per_api)
+
+
+@dataclass(slots=True)
+class EmulatorState:
+    """The store plus the call pipeline's parts: budget, authentication, faults, counters."""
+
+    config: EmulatorConfig
+    store: EmulatorStore
+    clock: Callable[[], float] = time.time
+    stats: EmulatorStats = field(default_factory=EmulatorStats)
+    budget: CallBudget = field(init=False)
+    auth: Authenticator = field(init=False)
+    faults: FaultInjector = field(init=False)
+
+    def __post_init__(self) -> None:
+        config = self.config
+        self.budget = _budget_for(config)
+        self.auth = Authenticator(
+            sdk_app_id=config.sdk_app_id,
+            admin_identifier=config.admin_identifier,
+            secret_key=config.secret_key.get_secret_value(),
+            failure_limit=config.sig_failure_limit,
+            failure_window=config.sig_failure_window_seconds,
+            lockout_seconds=config.sig_lockout_seconds,
+            clock=self.clock,
+        )
+        self.faults = FaultInjector(config.faults)
+
+    def reset(self) -> None:
+        """Back to the state at start: no data, fresh budget, no lockout, configured faults."""
+        self.store.reset(seed=self.config.faults.seed)
+        self.stats.reset()
+        self.budget = _budget_for(self.config)
+        self.auth.reset()
+        self.faults.replace(self.config.faults)

@@ -1,0 +1,46 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Counters the inspection endpoint reports: calls by API and outcome, limits hit, faults."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+
+class EmulatorStats:
+    """What the emulator has answered since start (or the last reset)."""
+
+    def __init__(self) -> None:
+        self.calls: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.message_results: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.rate_limited = 0
+
+    def call(self, api: str, outcome: str | int) -> None:
+        """Count one answered call; ``outcome`` is the ErrorCode or a transport outcome."""
+        self.calls[api][str(outcome)] += 1
+
+    def fault(self, name: str) -> None:
+        """Count one injected fault."""
+        self.faults[name] += 1
+
+    def message_result(self, result: int) -> None:
+        """Count one ``ImportMsgResult`` entry by its Result."""
+        self.message_results[str(result)] += 1
+
+    def reset(self) -> None:
+        """Back to zero."""
+        self.calls.clear()
+        self.message_results.clear()
+        self.faults.clear()
+        self.rate_limited = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Copy the counters, ready for JSON."""
+        return {
+            "calls": {api: dict(outcomes) for api, outcomes in sorted(self.calls.items())},
+            "message_results": dict(self.message_results),
+            "rate_limited": self.rate_limited,
+            "faults": dict(self.faults),
+        }
