@@ -287,6 +287,7 @@ class Service:
     async def _flow_loop(self) -> None:
         last_commit = 0.0
         last_lag = 0.0
+        waited_before = 0.0
         interval = self.settings.kafka.commit_interval_seconds
         while True:
             await asyncio.sleep(FLOW_TICK_SECONDS)
@@ -299,8 +300,11 @@ class Service:
             if now - last_lag >= LAG_EVERY_SECONDS:
                 last_lag = now
                 await self._record_lag()
-            if self.state.budgets is not None:
-                self.state.metrics.rate_limit_wait.inc(0)
+            budgets = self.state.budgets
+            if budgets is not None:
+                waited = budgets.waited_seconds
+                self.state.metrics.rate_limit_wait.inc(max(0.0, waited - waited_before))
+                waited_before = waited
 
     async def _record_lag(self) -> None:
         consumer = self.state.consumer

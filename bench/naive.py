@@ -1,0 +1,61 @@
+"""What a first version would do: one record at a time, one message per call, commit each."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from service.providers.ratelimit import ApiBudgets
+from service.providers.tencent import TencentProvider
+from service.providers.tencent_sig import UserSigCache
+from service.domain.events import GroupMessage, GroupProfile
+
+
+async def run_naive(  # noqa: PLR0913
+    bootstrap: str,
+    topics: list[str],
+    outcomes_topic: str,
+    provider_url: str,
+    *,
+    sdk_app_id: int,
+    secret_key: str,
+    seconds: float,
+) -> int:
+    """Consume for ``seconds`` and return how many messages were imported."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, group_id=f"naive-{time.time_ns()}",
+        enable_auto_commit=False, auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await consumer.start()
+    await producer.start()
+    imported = 0
+    async with httpx.AsyncClient(timeout=10) as client:
+        provider = TencentProvider(
+            client, ApiBudgets(200), base_url=provider_url, sdk_app_id=sdk_app_id,
+            admin_identifier="administrator",
+            user_sig=UserSigCache(sdk_app_id=sdk_app_id, identifier="administrator", secret_key=secret_key),
+        )
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                record = await consumer.getone()
+                event = json.loads(record.value)
+                try:
+                    if event["type"] == "group.import":
+                        await provider.import_group(GroupProfile.model_validate(event["group"]))
+                    else:
+                        message = GroupMessage.model_validate(event["message"])
+                        await provider.import_messages(event["group_id"], None, [message])
+                        imported += 1
+                except Exception:  # noqa: BLE001, S110 - a naive consumer logs and moves on
+                    pass
+                await producer.send_and_wait(outcomes_topic, json.dumps({"event_id": event["event_id"]}).encode())
+                await consumer.commit()
+        finally:
+            await consumer.stop()
+            await producer.stop()
+    return imported
