@@ -1,0 +1,344 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.emulator import rules
+from service.emulator.errors import ApiError
+from service.emulator.store import EmulatorStore, MessageResult
+from service.emulator.validation import (
+    GroupImportRequest,
+    HistoryRequest,
+    MessageImport,
+    MessageImportRequest,
+)
+
+NOW = 1_700_000_000
+CREATED = NOW - 10_000
+
+
+def group_request(
+    group_id: str | None = "g1", group_type: str = "Public", **kw: Any
+) -> GroupImportRequest:
+    """Build a valid import_group request."""
+    return GroupImportRequest(
+        group_id=group_id,
+        type=group_type,
+        name="club",
+        create_time=kw.get("create_time", CREATED),
+        support_topic=kw.get("support_topic", 0),
+        profile={"Type": group_type, "Name": "club"},
+    )
+
+
+def msg(send_time: int, random: int | None = None, text: str = "hi", **kw: Any) -> MessageImport:
+    """Build one valid message."""
+    body = kw.get("body") or [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]
+    return MessageImport(from_account="leckie", send_time=send_time, random=random, body=body)
+
+
+def batch(
+    *messages: MessageImport, group_id: str = "g1", topic: str | None = None
+) -> MessageImportRequest:
+    """Build an import_group_msg request."""
+    return MessageImportRequest(group_id=group_id, topic_id=topic, messages=messages)
+
+
+def codes(results: list[MessageResult]) -> list[int]:
+    """Return the Result of each entry."""
+    return [r.result for r in results]
+
+
+def seqs(results: list[MessageResult]) -> list[int | None]:
+    """Return the MsgSeq of each entry."""
+    return [r.seq for r in results]
+
+
+@pytest.fixture
+def store() -> EmulatorStore:
+    """Provide a store holding group g1 created at CREATED."""
+    store = EmulatorStore(seed=7)
+    store.import_group(group_request(), now=NOW)
+    return store
+
+
+class TestGroups:
+    """import_group: GroupIds, CreateTime, 10021, 10007."""
+
+    def test_custom_group_id_is_kept(self) -> None:
+        """import_group answers the custom GroupId and stores the profile with CreateTime."""
+        store = EmulatorStore()
+        group = store.import_group(group_request("my-group"), now=NOW)
+        expected = ("my-group", CREATED)
+        assert expected == (group.group_id, group.profile["CreateTime"])
+
+    def test_group_id_is_generated_with_the_provider_prefix(self) -> None:
+        """Without GroupId the emulator assigns one starting with @TGS#."""
+        group = EmulatorStore().import_group(group_request(None), now=NOW)
+        assert group.group_id.startswith("@TGS#")
+
+    def test_community_ids_carry_the_community_prefix(self) -> None:
+        """A generated Community GroupId starts with @TGS#_ as in the documentation's sample."""
+        group = EmulatorStore().import_group(group_request(None, "Community"), now=NOW)
+        assert group.group_id.startswith("@TGS#_@TGS#")
+
+    def test_missing_create_time_defaults_to_now(self) -> None:
+        """A group imported without CreateTime was created at the request time."""
+        group = EmulatorStore().import_group(group_request(create_time=None), now=NOW)
+        expected = NOW
+        assert expected == group.create_time
+
+    def test_existing_group_id_is_10021(self, store: EmulatorStore) -> None:
+        """Importing a GroupId that exists answers 10021 and keeps the first group."""
+        with pytest.raises(ApiError) as caught:
+            store.import_group(group_request(), now=NOW)
+        expected = (rules.GROUP_ID_IN_USE, 1)
+        assert expected == (caught.value.code, len(store.groups()))
+
+    def test_avchatroom_is_10007(self) -> None:
+        """AVChatRoom groups cannot be imported: 10007."""
+        with pytest.raises(ApiError) as caught:
+            EmulatorStore().import_group(group_request(group_type="AVChatRoom"), now=NOW)
+        expected = rules.NO_PERMISSION
+        assert expected == caught.value.code
+
+
+class TestOrdering:
+    """Send-time rules: ascending order, after CreateTime, not in the future (10004)."""
+
+    def test_msg_seq_counts_from_one_in_import_order(self, store: EmulatorStore) -> None:
+        """MsgSeq is 1, 2, 3 ... per group, MsgTime is the SendTime."""
+        results = store.import_messages(batch(msg(CREATED + 1), msg(CREATED + 2)), now=NOW)
+        more = store.import_messages(batch(msg(CREATED + 3)), now=NOW)
+        expected = ([1, 2, 3], [CREATED + 1, CREATED + 2, CREATED + 3])
+        assert expected == (
+            seqs(results + more),
+            [r.time for r in results + more],
+        )
+
+    def test_equal_send_times_are_allowed(self, store: EmulatorStore) -> None:
+        """Several messages in the same second are imported in order."""
+        results = store.import_messages(batch(msg(CREATED + 5), msg(CREATED + 5)), now=NOW)
+        expected = [0, 0]
+        assert expected == codes(results)
+
+    def test_earlier_than_the_latest_message_is_10004(self, store: EmulatorStore) -> None:
+        """A message older than the group's latest message is refused with Result 10004."""
+        store.import_messages(batch(msg(CREATED + 50)), now=NOW)
+        results = store.import_messages(batch(msg(CREATED + 49)), now=NOW)
+        expected = ([rules.INVALID_PARAMETER], [None])
+        assert expected == (codes(results), seqs(results))
+
+    def test_not_later_than_create_time_is_10004(self, store: EmulatorStore) -> None:
+        """SendTime equal to or before the group's CreateTime is refused with 10004."""
+        results = store.import_messages(batch(msg(CREATED), msg(CREATED - 1)), now=NOW)
+        expected = [rules.INVALID_PARAMETER] * 2
+        assert expected == codes(results)
+
+    def test_future_send_time_is_10004(self, store: EmulatorStore) -> None:
+        """A SendTime after now is refused; exactly now is accepted."""
+        results = store.import_messages(batch(msg(NOW), msg(NOW + 1)), now=NOW)
+        expected = [0, rules.INVALID_PARAMETER]
+        assert expected == codes(results)
+
+    def test_refused_messages_do_not_move_the_latest_time(self, store: EmulatorStore) -> None:
+        """A refused message neither gets a seq nor changes what counts as the latest message."""
+        store.import_messages(batch(msg(CREATED + 10), msg(NOW + 100)), now=NOW)
+        results = store.import_messages(batch(msg(CREATED + 11)), now=NOW)
+        expected = [2]
+        assert expected == seqs(results)
+
+
+class TestDeduplication:
+    """A repeated Random within the window is discarded and answered with the first seq."""
+
+    def test_same_random_within_the_window_answers_the_first_seq(
+        self, store: EmulatorStore
+    ) -> None:
+        """A repeated Random within five minutes is discarded: Result 0 with the first MsgSeq."""
+        store.import_messages(batch(msg(CREATED + 1, random=42), msg(CREATED + 2)), now=NOW)
+        results = store.import_messages(batch(msg(CREATED + 300, random=42)), now=NOW)
+        expected = ([(0, 1, CREATED + 1)], 2)
+        assert expected == (
+            [(r.result, r.seq, r.time) for r in results],
+            len(store.group("g1").messages),
+        )
+
+    def test_same_random_outside_the_window_is_a_new_message(self, store: EmulatorStore) -> None:
+        """Beyond the de-duplication window the same Random is stored again."""
+        store.import_messages(batch(msg(CREATED + 1, random=42)), now=NOW)
+        results = store.import_messages(batch(msg(CREATED + 302, random=42)), now=NOW)
+        expected = [2]
+        assert expected == seqs(results)
+
+    def test_duplicate_inside_one_call(self, store: EmulatorStore) -> None:
+        """A batch-mate repeating an earlier entry's Random gets the earlier entry's seq."""
+        results = store.import_messages(
+            batch(msg(CREATED + 1, random=9), msg(CREATED + 2, random=9), msg(CREATED + 3)),
+            now=NOW,
+        )
+        expected = [1, 1, 2]
+        assert expected == seqs(results)
+
+    def test_resent_batch_is_recognised_before_the_time_rules(self, store: EmulatorStore) -> None:
+        """Re-sending an applied batch answers the stored seqs (by default, duplicates first)."""
+        sent = batch(*(msg(CREATED + n, random=100 + n) for n in range(1, 4)))
+        first = store.import_messages(sent, now=NOW)
+        again = store.import_messages(sent, now=NOW)
+        expected = (seqs(first), 3)
+        assert expected == (seqs(again), store.duplicates_discarded)
+
+    def test_time_rules_first_when_configured(self) -> None:
+        """With dedup_before_time_check off, an old duplicate is refused with 10004."""
+        store = EmulatorStore(dedup_before_time_check=False)
+        store.import_group(group_request(), now=NOW)
+        store.import_messages(batch(msg(CREATED + 1, random=5), msg(CREATED + 2)), now=NOW)
+        results = store.import_messages(batch(msg(CREATED + 1, random=5)), now=NOW)
+        expected = [rules.INVALID_PARAMETER]
+        assert expected == codes(results)
+
+    def test_missing_random_is_generated(self, store: EmulatorStore) -> None:
+        """Without Random the provider picks one (0..4294967295) and says it did."""
+        store.import_messages(batch(msg(CREATED + 1)), now=NOW)
+        stored = store.group("g1").messages[0]
+        expected = (True, True)
+        assert expected == (0 <= stored.random <= rules.RANDOM_MAX, stored.random_generated)
+
+
+def body_of_size(size: int) -> list[dict[str, Any]]:
+    """Build a text body whose compact UTF-8 JSON is exactly ``size`` bytes."""
+    overhead = rules.message_body_size([{"MsgType": "TIMTextElem", "MsgContent": {"Text": ""}}])
+    return [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * (size - overhead)}}]
+
+
+class TestSizeLimit:
+    """Result 80002 over the edition's size limit, measured as compact UTF-8 JSON."""
+
+    def test_measure_is_compact_utf8_json(self) -> None:
+        """The size is the UTF-8 length of the compact JSON, so 'é' counts two bytes."""
+        body = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "é"}}]
+        expected = len('[{"MsgType":"TIMTextElem","MsgContent":{"Text":"é"}}]'.encode())
+        assert expected == rules.message_body_size(body)
+
+    def test_12000_bytes_pass_and_12001_are_80002(self, store: EmulatorStore) -> None:
+        """2024 edition: a body of 12,000 bytes is imported, one byte more is Result 80002."""
+        results = store.import_messages(
+            batch(
+                msg(CREATED + 1, body=body_of_size(12_000)),
+                msg(CREATED + 2, body=body_of_size(12_001)),
+            ),
+            now=NOW,
+        )
+        expected = [0, rules.MESSAGE_TOO_LARGE]
+        assert expected == codes(results)
+
+    def test_2022_edition_limit_is_8000(self) -> None:
+        """With the 2022 edition's limit, 8,001 bytes are Result 80002."""
+        store = EmulatorStore(message_size_limit=rules.MESSAGE_SIZE_LIMIT_2022)
+        store.import_group(group_request(), now=NOW)
+        results = store.import_messages(
+            batch(
+                msg(CREATED + 1, body=body_of_size(8_000)),
+                msg(CREATED + 2, body=body_of_size(8_001)),
+            ),
+            now=NOW,
+        )
+        expected = [0, rules.MESSAGE_TOO_LARGE]
+        assert expected == codes(results)
+
+
+class TestRestrictedWords:
+    """Result 80001 for restricted words (2022 edition)."""
+
+    def test_text_with_a_restricted_word_is_80001(self) -> None:
+        """2022 edition: a text element containing a restricted word gets Result 80001."""
+        store = EmulatorStore(restricted_words=["forbidden"])
+        store.import_group(group_request(), now=NOW)
+        results = store.import_messages(
+            batch(msg(CREATED + 1, text="all fine"), msg(CREATED + 2, text="a forbidden thing")),
+            now=NOW,
+        )
+        expected = [0, rules.RESTRICTED_WORDS]
+        assert expected == codes(results)
+
+
+class TestBatchIsolation:
+    """Per-message refusals leave the other messages of the call alone."""
+
+    def test_refused_message_does_not_affect_its_batch_mates(self) -> None:
+        """Refused entries get no seq; the others are stored with consecutive seqs."""
+        store = EmulatorStore(restricted_words=["forbidden"])
+        store.import_group(group_request(), now=NOW)
+        results = store.import_messages(
+            batch(
+                msg(CREATED + 1),
+                msg(NOW + 60),
+                msg(CREATED + 2, text="forbidden"),
+                msg(CREATED + 3, body=body_of_size(12_001)),
+                msg(CREATED + 4),
+            ),
+            now=NOW,
+        )
+        expected = ([0, 10004, 80001, 80002, 0], [1, None, None, None, 2])
+        assert expected == (
+            codes(results),
+            seqs(results),
+        )
+
+
+class TestGroupChecks:
+    """Whole-call refusals about the group."""
+
+    def test_unknown_group_is_10010(self) -> None:
+        """Messages for a group that does not exist are refused as a whole with 10010."""
+        with pytest.raises(ApiError) as caught:
+            EmulatorStore().import_messages(batch(msg(CREATED + 1)), now=NOW)
+        expected = rules.GROUP_NOT_FOUND
+        assert expected == caught.value.code
+
+    def test_topic_on_a_group_without_topics_is_10004(self, store: EmulatorStore) -> None:
+        """TopicId is only valid for a topic-enabled Community group."""
+        with pytest.raises(ApiError) as caught:
+            store.import_messages(batch(msg(CREATED + 1), topic="t1"), now=NOW)
+        expected = rules.INVALID_PARAMETER
+        assert expected == caught.value.code
+
+
+class TestHistory:
+    """group_msg_get_simple in memory: newest first, bounded by seq, topics, deletions."""
+
+    def test_newest_first_with_max_seq(self, store: EmulatorStore) -> None:
+        """History returns up to ReqMsgNumber messages with seq <= ReqMsgSeq, newest first."""
+        store.import_messages(batch(*(msg(CREATED + n) for n in range(1, 8))), now=NOW)
+        latest = store.history(HistoryRequest("g1", number=3, max_seq=None, topic_id=None))
+        older = store.history(HistoryRequest("g1", number=3, max_seq=4, topic_id=None))
+        expected = ([7, 6, 5], [4, 3, 2])
+        assert expected == ([m.seq for m in latest], [m.seq for m in older])
+
+    def test_topic_filter(self) -> None:
+        """With TopicId only that topic's messages are returned."""
+        store = EmulatorStore()
+        store.import_group(group_request(group_type="Community", support_topic=1), now=NOW)
+        store.import_messages(batch(msg(CREATED + 1), topic="a"), now=NOW)
+        store.import_messages(batch(msg(CREATED + 2), topic="b"), now=NOW)
+        page = store.history(HistoryRequest("g1", number=20, max_seq=None, topic_id="a"))
+        expected = [1]
+        assert expected == [m.seq for m in page]
+
+    def test_deleted_message_stays_in_place(self, store: EmulatorStore) -> None:
+        """A deleted message keeps its seq and is flagged."""
+        store.import_messages(batch(msg(CREATED + 1), msg(CREATED + 2)), now=NOW)
+        store.delete("g1", 1)
+        page = store.history(HistoryRequest("g1", number=20, max_seq=None, topic_id=None))
+        expected = [(2, False), (1, True)]
+        assert expected == [(m.seq, m.deleted) for m in page]
+
+    def test_unknown_group_is_10010(self) -> None:
+        """History of a group that does not exist is 10010."""
+        with pytest.raises(ApiError) as caught:
+            EmulatorStore().history(HistoryRequest("nope", number=1, max_seq=None, topic_id=None))
+        expected = rules.GROUP_NOT_FOUND
+        assert expected == caught.value.code
