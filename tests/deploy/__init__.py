@@ -1,1 +1,1 @@
-# ruff: noqa: CPY001
+# Copyright 2026 chat-import-service contributors

@@ -1,12 +1,12 @@
+# Copyright 2026 chat-import-service contributors
 """Static checks of the container image, the Kubernetes manifests and the compose stack.
 
 Nothing here needs Docker, a cluster or kubectl: files are parsed as text or YAML, and the
 settings they carry are checked against ``service.settings.Settings`` itself.
 """
 
-# The project's test style is `assert expected == actual` (SIM300 calls that a Yoda condition),
-# and no file in the repository carries a copyright header (CPY001).
-# ruff: noqa: SIM300, CPY001
+# The project's test style is `assert expected == actual`, which SIM300 calls a Yoda condition.
+# ruff: noqa: SIM300
 
 from __future__ import annotations
 
