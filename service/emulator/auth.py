@@ -110,7 +110,8 @@ class Authenticator:
         now = self._clock()
         if now < self._locked_until:
             return AuthFailure(
-                rules.SIG_LOCKED, "too many UserSig failures: calls are blocked for a minute"
+                rules.SIG_LOCKED,
+                f"too many UserSig failures: calls are blocked for {self._lockout_seconds:g} s",
             )
         problem = self._query_problem(query)
         if problem is not None:

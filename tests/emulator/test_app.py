@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from service.emulator import rules
+from service.emulator.app import create_emulator_app
 from service.emulator.validation import parse_import_group
 
 from .helpers import (
@@ -377,6 +378,16 @@ class TestInspection:
             reset.status_code,
             (after["calls"], after["groups"], after["messages"]),
         )
+
+    @pytest.mark.asyncio
+    @pytest.mark.parametrize(("client", "status"), [("10.1.2.3", 403), ("::1", 200)])
+    async def test_loopback_clients_only(self, client: str, status: int) -> None:
+        """The inspection endpoints refuse clients that are not on the loopback interface."""
+        app = create_emulator_app(make_config())
+        transport = httpx.ASGITransport(app=app, client=(client, 40_000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+            response = await http.get("/_emulator/stats")
+        assert status == response.status_code
 
 
 class TestLoad:
