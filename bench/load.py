@@ -40,7 +40,14 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 
 async def produce_export(
-    bootstrap: str, groups_topic: str, messages_topic: str, *, groups: int, messages: int, partitions: int
+    bootstrap: str,
+    groups_topic: str,
+    messages_topic: str,
+    *,
+    groups: int,
+    messages: int,
+    partitions: int,
+    prefix: str = "bench",
 ) -> int:
     """Produce ``groups`` group imports and ``messages`` messages per group, keyed by GroupId."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024)
@@ -49,7 +56,7 @@ async def produce_export(
     try:
         by_partition: dict[tuple[str, int], list[tuple[bytes, bytes]]] = defaultdict(list)
         for g in range(groups):
-            gid = f"bench-{g:05d}"
+            gid = f"{prefix}-{g:05d}"
             key = gid.encode()
             p = partition_of(key, partitions)
             by_partition[(groups_topic, p)].append((key, group_event(gid)))

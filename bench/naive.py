@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from service.providers.ratelimit import ApiBudgets
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache
 from service.domain.events import GroupMessage, GroupProfile
@@ -23,8 +23,13 @@ async def run_naive(  # noqa: PLR0913
     sdk_app_id: int,
     secret_key: str,
     seconds: float,
+    groups: list[str],
+    on_groups_created: Callable[[], Awaitable[object]],
 ) -> int:
-    """Consume for ``seconds`` and return how many messages were imported."""
+    """Consume for ``seconds`` and return how many messages were imported.
+
+    The groups are created first and not timed: the baseline measures message throughput.
+    """
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, group_id=f"naive-{time.time_ns()}",
         enable_auto_commit=False, auto_offset_reset="earliest",
@@ -35,19 +40,20 @@ async def run_naive(  # noqa: PLR0913
     imported = 0
     async with httpx.AsyncClient(timeout=10) as client:
         provider = TencentProvider(
-            client, ApiBudgets(200), base_url=provider_url, sdk_app_id=sdk_app_id,
+            client, base_url=provider_url, sdk_app_id=sdk_app_id,
             admin_identifier="administrator",
             user_sig=UserSigCache(sdk_app_id=sdk_app_id, identifier="administrator", secret_key=secret_key),
         )
+        for gid in groups:
+            await provider.import_group(GroupProfile(GroupId=gid, Type="Public", Name=gid))
+        await on_groups_created()
         deadline = time.monotonic() + seconds
         try:
             while time.monotonic() < deadline:
                 record = await consumer.getone()
                 event = json.loads(record.value)
                 try:
-                    if event["type"] == "group.import":
-                        await provider.import_group(GroupProfile.model_validate(event["group"]))
-                    else:
+                    if event["type"] == "group.message.import":
                         message = GroupMessage.model_validate(event["message"])
                         await provider.import_messages(event["group_id"], None, [message])
                         imported += 1

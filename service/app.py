@@ -31,6 +31,7 @@ from service.messaging.topics import ensure_topics
 from service.metrics import Metrics
 from service.providers.factory import build_provider
 from service.providers.ratelimit import ApiBudgets
+from service.providers.transport import ShardedTransport
 from service.runtime.engine import Engine
 from service.settings import Settings
 
@@ -160,11 +161,7 @@ class Service:
         pipeline = settings.pipeline
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
-            limits=httpx.Limits(
-                max_connections=pipeline.max_in_flight_calls,
-                max_keepalive_connections=pipeline.max_in_flight_calls,
-                keepalive_expiry=30,
-            ),
+            transport=ShardedTransport(max_connections=pipeline.max_connections),
         )
         budgets = ApiBudgets(self._initial_rate(), per_api=settings.tencent.budget_per_api)
         state.budgets = budgets
@@ -178,7 +175,7 @@ class Service:
             request_timeout_ms=30_000,
         )
         await producer.start()
-        provider = build_provider(settings, client, budgets)
+        provider = build_provider(settings, client)
         state.engine = Engine(
             provider,
             KafkaOutcomeSink(producer, settings.topics),
@@ -191,6 +188,7 @@ class Service:
             rules=Rules(message_size_limit=settings.tencent.message_size_limit),
             max_in_flight_calls=pipeline.max_in_flight_calls,
             metrics=state.metrics,
+            budgets=budgets,
             messages_per_call=pipeline.messages_per_call,
         )
         state.http = HttpServer(

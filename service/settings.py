@@ -77,6 +77,7 @@ class PipelineSettings(BaseModel):
     """Concurrency, memory bounds, retries and shutdown."""
 
     max_in_flight_calls: int = Field(default=256, ge=1)
+    max_connections: int = Field(default=64, ge=1)
     max_buffered_records: int = Field(default=20_000, ge=1)
     max_buffered_per_partition: int = Field(default=5_000, ge=1)
     messages_per_call: int = Field(default=7, ge=1, le=7)
@@ -88,6 +89,9 @@ class PipelineSettings(BaseModel):
     # Share of the app-wide call budget this replica takes: None = proportional to the partitions
     # it holds (recomputed on every rebalance); a number fixes the per-replica budget.
     replica_calls_per_second: float | None = Field(default=None, gt=0)
+    # Calls leave a little below the budget: the provider counts arrivals, and network and
+    # scheduling jitter bunch evenly spaced calls together.
+    budget_headroom: float = Field(default=0.02, ge=0, lt=0.5)
 
 
 class Settings(BaseSettings):
@@ -130,7 +134,10 @@ class Settings(BaseSettings):
 
     @property
     def provider_calls_per_second(self) -> float:
-        """The app-wide call budget of the configured provider."""
-        if self.provider is ProviderName.ZEGO:
-            return self.zego.calls_per_second
-        return self.tencent.calls_per_second
+        """The app-wide call budget the service plans with (the provider's, less the headroom)."""
+        budget = (
+            self.zego.calls_per_second
+            if self.provider is ProviderName.ZEGO
+            else self.tencent.calls_per_second
+        )
+        return budget * (1 - self.pipeline.budget_headroom)

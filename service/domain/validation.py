@@ -102,6 +102,10 @@ def _depth(value: Any, depth: int = 0) -> int:  # noqa: ANN401 - any JSON value
     return depth
 
 
+def _bracket_count(text: str) -> int:
+    return text.count("{") + text.count("[")
+
+
 def decode_envelope(value: bytes | None) -> Envelope:
     """Decode a record value into an ``Envelope`` or raise ``BadInputError`` saying why."""
     if value is None:
@@ -118,7 +122,7 @@ def decode_envelope(value: bytes | None) -> Envelope:
         raise BadInputError(f"value is not JSON: {str(exc)[:120]}") from exc
     if not isinstance(document, dict):
         raise BadInputError(f"value is JSON but not an object ({type(document).__name__})")
-    if _depth(document) > MAX_JSON_DEPTH:
+    if _bracket_count(text) > MAX_JSON_DEPTH and _depth(document) > MAX_JSON_DEPTH:
         raise BadInputError(f"value is JSON nested deeper than {MAX_JSON_DEPTH} levels")
     event_type = document.get("type")
     if not isinstance(event_type, str) or not event_type:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import httpx
 
 from service.providers.base import ChatProvider
-from service.providers.ratelimit import ApiBudgets
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache
 from service.settings import ProviderName, Settings
 
 
-def build_provider(settings: Settings, client: httpx.AsyncClient, budgets: ApiBudgets) -> ChatProvider:
-    """The adapter for ``settings.provider``, sharing ``client`` and ``budgets``."""
+def build_provider(settings: Settings, client: httpx.AsyncClient) -> ChatProvider:
+    """The adapter for ``settings.provider``, sharing ``client``."""
     if settings.provider is ProviderName.TENCENT:
         tencent = settings.tencent
         assert tencent.sdk_app_id is not None  # noqa: S101 - checked by Settings
         assert tencent.secret_key is not None  # noqa: S101
         return TencentProvider(
             client,
-            budgets,
             base_url=tencent.base_url,
             sdk_app_id=tencent.sdk_app_id,
             admin_identifier=tencent.admin_identifier,

@@ -1,5 +1,8 @@
 """Tencent Cloud Chat REST adapter: ``import_group``, ``import_group_msg``, ``group_msg_get_simple``.
 
+Calls are not rate-limited here: the caller waits on the call budget first (the engine does, so
+that it can cut a batch at the moment its call may leave).
+
 The request URL carries the UserSig, so nothing here ever puts a URL, a request or an httpx
 exception text into an error: errors name the API and the failure only.
 """
@@ -24,15 +27,12 @@ from service.errors import (
     RetryableProviderError,
 )
 from service.providers.base import GroupResult, HistoryPage, MessageResult
-from service.providers.ratelimit import ApiBudgets
 from service.providers.tencent_sig import UserSigCache
 
 API_PREFIX = "/v4/group_open_http_svc/"
 IMPORT_GROUP = "import_group"
 IMPORT_GROUP_MSG = "import_group_msg"
 GROUP_MSG_GET_SIMPLE = "group_msg_get_simple"
-
-THROTTLE_PAUSE_SECONDS = 0.1
 
 ERROR_CLASSES: Mapping[int, ErrorClass] = {
     limits.INTERNAL_ERROR: ErrorClass.RETRY,
@@ -83,7 +83,6 @@ class TencentProvider:
     def __init__(  # noqa: PLR0913 - each is one documented request parameter or dependency
         self,
         client: httpx.AsyncClient,
-        budgets: ApiBudgets,
         *,
         base_url: str,
         sdk_app_id: int,
@@ -91,7 +90,6 @@ class TencentProvider:
         user_sig: UserSigCache,
     ) -> None:
         self._client = client
-        self._budgets = budgets
         self._base_url = base_url.rstrip("/")
         self._sdk_app_id = sdk_app_id
         self._admin = admin_identifier
@@ -106,8 +104,6 @@ class TencentProvider:
         self.calls[(api, result)] = self.calls.get((api, result), 0) + 1
 
     async def _call(self, api: str, body: dict[str, Any]) -> dict[str, Any]:
-        limiter = self._budgets.for_api(api)
-        await limiter.acquire()
         params = {
             "sdkappid": str(self._sdk_app_id),
             "identifier": self._admin,
@@ -154,8 +150,6 @@ class TencentProvider:
             error_class = classify(code)
             if error_class is ErrorClass.RESIGN:
                 self._user_sig.invalidate()
-            elif error_class is ErrorClass.THROTTLED:
-                limiter.penalise(THROTTLE_PAUSE_SECONDS)
             raise _error(api, code, str(data.get("ErrorInfo", ""))[:300])
         return data
 

@@ -39,6 +39,7 @@ from service.domain.validation import (
 from service.errors import BadInputError, ProviderError
 from service.metrics import Metrics
 from service.providers.base import ChatProvider
+from service.providers.ratelimit import ApiBudgets
 from service.runtime.groups import GroupRegistry, GroupStatus
 from service.runtime.sinks import OutcomeSink
 
@@ -49,6 +50,10 @@ LaneKey = tuple[EventType, str]
 T = TypeVar("T")
 
 MAX_HISTORY_PAGES = 50
+THROTTLE_PAUSE_SECONDS = 0.1
+IMPORT_GROUP = "import_group"
+IMPORT_MESSAGES = "import_group_msg"
+HISTORY = "group_msg_get_simple"
 PUBLISH_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
@@ -75,7 +80,7 @@ class WorkItem:
 class LaneState:
     """Per-lane state that lives as long as the lane's worker."""
 
-    needs_recovery: bool
+    needs_recovery: bool | None = None  # decided at the lane's first call
     history: HistoryIndex | None = None
     group_wait_started: float | None = None
     abandoned: asyncio.Event = field(default_factory=asyncio.Event)
@@ -108,6 +113,7 @@ class Engine:
         rules: Rules,
         max_in_flight_calls: int,
         metrics: Metrics,
+        budgets: ApiBudgets,
         clock: Callable[[], float] = time.time,
         messages_per_call: int | None = None,
     ) -> None:
@@ -116,6 +122,7 @@ class Engine:
         self._policy = policy
         self._rules = rules
         self._metrics = metrics
+        self._budgets = budgets
         self._clock = clock
         self._per_call = min(messages_per_call or provider.messages_per_call, provider.messages_per_call)
         self._slots = asyncio.Semaphore(max_in_flight_calls)
@@ -181,8 +188,7 @@ class Engine:
             )
 
     def _start_lane(self, key: LaneKey) -> None:
-        facts = self._groups.facts(key[1])
-        state = LaneState(needs_recovery=not facts.created_here)
+        state = LaneState()
         self._lane_states[key] = state
         runner = self._run_group_lane if key[0] is EventType.GROUP_IMPORT else self._run_message_lane
         task = asyncio.create_task(self._lane_guard(key, runner, state))
@@ -230,7 +236,7 @@ class Engine:
         event = item.event
         assert isinstance(event, ValidGroupImport)  # noqa: S101 - group lanes hold group events
         result = await self._attempt(
-            "import_group", lambda: self._provider.import_group(event.group), [item], state
+            IMPORT_GROUP, lambda: self._provider.import_group(event.group), [item], state
         )
         if isinstance(result, _GiveUp):
             self._group_refused(event.group_id, result.code, result.info)
@@ -290,10 +296,25 @@ class Engine:
                     ]
                 )
                 continue
+            if state.needs_recovery is None:
+                # A group this process created holds no messages from anyone else: no history
+                # check. Otherwise an earlier run (or owner) may have imported these already.
+                state.needs_recovery = not facts.created_here
+            prepaid = False
+            if not state.needs_recovery and len(queue) < self._per_call:
+                # Wait for the call's slot first and cut the batch when it may leave: messages
+                # read meanwhile join it, so a budget-bound import makes fewer, fuller calls.
+                await self._budgets.for_api(IMPORT_MESSAGES).acquire()
+                prepaid = True
+                queue = self._lanes.peek(key)
+                if not queue:
+                    continue
             batch = self._lanes.take(key, batch_size(queue, self._per_call))
-            await self._import_batch(group_id, batch, state)
+            await self._import_batch(group_id, batch, state, prepaid=prepaid)
 
-    async def _import_batch(self, group_id: str, batch: list[WorkItem], state: LaneState) -> None:
+    async def _import_batch(
+        self, group_id: str, batch: list[WorkItem], state: LaneState, *, prepaid: bool = False
+    ) -> None:
         pending = batch
         topic_id = batch[0].topic_id
         while pending:
@@ -306,13 +327,15 @@ class Engine:
             messages = [item.event.message for item in pending]  # type: ignore[union-attr]
             current = pending
             result = await self._attempt(
-                "import_group_msg",
+                IMPORT_MESSAGES,
                 lambda: self._provider.import_messages(group_id, topic_id, messages),
                 current,
                 state,
                 verify_ambiguous=True,
                 group_id=group_id,
+                prepaid=prepaid,
             )
+            prepaid = False
             if isinstance(result, _Verify):
                 state.needs_recovery = True
                 continue
@@ -390,7 +413,7 @@ class Engine:
                     break
                 before = None if index.oldest_seq is None else index.oldest_seq - 1
                 page = await self._attempt(
-                    "group_msg_get_simple",
+                    HISTORY,
                     lambda before=before: self._provider.history(  # type: ignore[misc]
                         group_id, topic_id, before_seq=before, limit=limits.HISTORY_PAGE_SIZE
                     ),
@@ -437,20 +460,36 @@ class Engine:
         *,
         verify_ambiguous: bool = False,
         group_id: str | None = None,
+        prepaid: bool = False,
     ) -> T | _GiveUp | _Verify:
-        """Call until it succeeds or the policy gives up; sleeps between tries."""
+        """Call until it succeeds or the policy gives up; sleeps between tries.
+
+        Every call waits for its slot in the call budget first (``prepaid``: the first one
+        already has it).
+        """
+        limiter = self._budgets.for_api(api)
         attempt = 0
         while True:
             self._check_abandoned(state)
             attempt += 1
             for item in items:
                 item.attempts += 1
-            started = time.monotonic()
-            try:
-                async with self._slots:
+            async with self._slots:
+                if not prepaid:
+                    await limiter.acquire()
+                prepaid = False
+                started = time.monotonic()
+                try:
                     answer = await call()
-            except ProviderError as exc:
+                except ProviderError as exc:
+                    error: ProviderError | None = exc
+                else:
+                    error = None
+            if error is not None:
+                exc = error
                 self.provider_unreachable = exc.code == 0 and exc.error_class is ErrorClass.AMBIGUOUS
+                if exc.error_class is ErrorClass.THROTTLED:
+                    limiter.penalise(THROTTLE_PAUSE_SECONDS)
                 self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
                 self._metrics.provider_calls.labels(api, str(exc.code or exc.error_class)).inc()
                 waited = 0.0

@@ -7,7 +7,6 @@ import pytest
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.retry_policy import ErrorClass
 from service.errors import AmbiguousProviderError, ConfigurationError, PermanentProviderError, ProviderError
-from service.providers.ratelimit import ApiBudgets
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache, verify_user_sig
 
@@ -18,7 +17,6 @@ def provider(handler) -> TencentProvider:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return TencentProvider(
         client,
-        ApiBudgets(10_000),
         base_url="https://adminapisgp.im.qcloud.com",
         sdk_app_id=1400000001,
         admin_identifier="administrator",

@@ -7,6 +7,7 @@ from service.domain.retry_policy import ErrorClass, RetryPolicy
 from service.domain.validation import Rules
 from service.errors import RetryableProviderError
 from service.metrics import Metrics
+from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
 
 from .fakes import FakeProvider, FakeSink
@@ -50,6 +51,7 @@ def engine(provider: FakeProvider, sink: FakeSink, **policy: float) -> Engine:
         rules=Rules(),
         max_in_flight_calls=64,
         metrics=Metrics(),
+        budgets=ApiBudgets(100_000),
         clock=lambda: float(NOW),
     )
 
@@ -98,7 +100,7 @@ class TestEngine:
         eng = Engine(
             provider, sink,
             policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
-            rules=Rules(), max_in_flight_calls=4, metrics=Metrics(),
+            rules=Rules(), max_in_flight_calls=4, metrics=Metrics(), budgets=ApiBudgets(100_000),
         )
         eng.submit(feed.message("ghost", 0))
         assert await eng.wait_idle(5)

@@ -1,0 +1,282 @@
+"""``make bench``: throughput of the service against the emulator at the provider's limits.
+
+Starts the embedded broker and the emulator (latency and jitter as the provider's), preloads an
+export, runs the service as a real process, and measures from the outcomes topic. Prints messages
+per second, the ratio to the provider ceiling (minimum calls / 200 per second, over the elapsed
+time), average batch size, peak RSS and frequency-limit errors; the same for a naive consumer
+(one record at a time); a sweep over latency and group count; and peak RSS with a million records
+waiting. Order and counts are verified against the emulator after every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import SecretStr
+from rich.console import Console
+from rich.table import Table
+
+from bench.load import produce_export
+from bench.naive import run_naive
+from service.embedded_broker import EmbeddedBroker, free_port
+from service.messaging.topics import ensure_topics
+from service.settings import KafkaSettings, Settings, TencentSettings, TopicsSettings
+from service.tools.local_stack import (
+    LOCAL_SDK_APP_ID,
+    LOCAL_SECRET_KEY,
+    emulator_process,
+    service_process,
+    wait_http_ok,
+)
+
+CALLS_PER_SECOND = 200
+PARTITIONS = 12
+RESULTS = Path("bench-results")
+console = Console()
+
+
+@dataclass
+class Result:
+    name: str
+    latency_ms: int
+    groups: int
+    messages: int
+    elapsed_s: float
+    messages_per_s: float
+    ceiling_ratio: float
+    avg_batch: float
+    peak_rss_mb: float
+    rate_limited: int
+    order_ok: bool
+    counts_ok: bool
+
+
+def settings_for(bootstrap: str, emulator_url: str, tag: str) -> Settings:
+    return Settings(
+        kafka=KafkaSettings(
+            bootstrap_servers=bootstrap, group_id=f"bench-{tag}", idempotent_producer=False,
+            topic_partitions=PARTITIONS,
+        ),
+        topics=TopicsSettings(
+            groups=f"groups-{tag}", messages=f"messages-{tag}", outcomes=f"outcomes-{tag}",
+            dead_letter=f"dead-letter-{tag}",
+        ),
+        tencent=TencentSettings(
+            base_url=emulator_url, sdk_app_id=LOCAL_SDK_APP_ID, secret_key=SecretStr(LOCAL_SECRET_KEY),
+            calls_per_second=CALLS_PER_SECOND,
+        ),
+        http_port=free_port(),
+        log_level="WARNING",
+    )
+
+
+async def emulator_call(client: httpx.AsyncClient, url: str, method: str, path: str, body: object = None) -> dict:
+    response = await client.request(method, f"{url}/_emulator{path}", json=body)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+async def collect(bootstrap: str, topic: str, expected: int, timeout: float) -> list[tuple[dict, int]]:
+    """Consume the outcomes topic until ``expected`` outcomes arrived; (outcome, timestamp ms)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    got: list[tuple[dict, int]] = []
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        deadline = time.monotonic() + timeout
+        while len(got) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                got.extend((json.loads(r.value), r.timestamp) for r in records)
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def sample_rss(process, peak: list[int], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], process.rss_bytes())
+        try:
+            await asyncio.wait_for(stop.wait(), 0.2)
+        except TimeoutError:
+            pass
+
+
+async def verify_groups(client: httpx.AsyncClient, url: str, prefix: str, groups: int, per_group: int) -> tuple[bool, bool]:
+    order_ok = counts_ok = True
+    for g in range(groups):
+        gid = f"{prefix}-{g:05d}"
+        response = await client.get(f"{url}/_emulator/groups/{gid}/messages")
+        messages = response.json().get("messages", []) if response.status_code == 200 else []
+        texts = [m["body"][0]["MsgContent"]["Text"] for m in messages]
+        counts_ok &= len(texts) == per_group
+        order_ok &= texts == [f"message {n} of {gid} ✓" for n in range(len(texts))]
+    return order_ok, counts_ok
+
+
+async def run_service(broker: EmbeddedBroker, emulator_url: str, *, latency_ms: int, groups: int, per_group: int, name: str) -> Result:
+    tag = uuid.uuid4().hex[:8]
+    prefix = f"bench-{tag}"
+    settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
+    async with httpx.AsyncClient(timeout=30) as client:
+        await emulator_call(client, emulator_url, "POST", "/reset")
+        await emulator_call(client, emulator_url, "PUT", "/faults", {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3})
+        await ensure_topics(settings.kafka, settings.topics)
+        total = await produce_export(
+            broker.bootstrap_servers, settings.topics.groups, settings.topics.messages,
+            groups=groups, messages=per_group, partitions=PARTITIONS, prefix=prefix,
+        )
+        process = service_process(settings, log_path=RESULTS / f"service-{name}.log").start()
+        peak = [0]
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_rss(process, peak, stop))
+        try:
+            outcomes = await collect(broker.bootstrap_servers, settings.topics.outcomes, total, timeout=600)
+        finally:
+            stop.set()
+            await sampler
+            process.terminate()
+        stats = await emulator_call(client, emulator_url, "GET", "/stats")
+        order_ok, counts_ok = await verify_groups(client, emulator_url, prefix, groups, per_group)
+    stamps = [ts for _, ts in outcomes]
+    elapsed = (max(stamps) - min(stamps)) / 1000 + latency_ms / 1000
+    messages = groups * per_group
+    min_calls = groups + groups * math.ceil(per_group / 7)
+    msg_calls = sum(stats["calls"].get("import_group_msg", {}).values())
+    return Result(
+        name=name, latency_ms=latency_ms, groups=groups, messages=messages, elapsed_s=round(elapsed, 2),
+        messages_per_s=round(messages / elapsed, 1),
+        ceiling_ratio=round(min_calls / CALLS_PER_SECOND / elapsed, 3),
+        avg_batch=round(messages / max(1, msg_calls), 2),
+        peak_rss_mb=round(peak[0] / 2**20, 1),
+        rate_limited=int(stats.get("rate_limited", 0)),
+        order_ok=order_ok and len(outcomes) >= total, counts_ok=counts_ok,
+    )
+
+
+async def run_naive_baseline(broker: EmbeddedBroker, emulator_url: str, *, latency_ms: int, seconds: float) -> Result:
+    tag = uuid.uuid4().hex[:8]
+    settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
+    async with httpx.AsyncClient(timeout=30) as client:
+        await emulator_call(client, emulator_url, "POST", "/reset")
+        await emulator_call(client, emulator_url, "PUT", "/faults", {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3})
+        await ensure_topics(settings.kafka, settings.topics)
+        await produce_export(
+            broker.bootstrap_servers, settings.topics.groups, settings.topics.messages,
+            groups=300, messages=50, partitions=PARTITIONS, prefix=f"naive-{tag}",
+        )
+        await emulator_call(client, emulator_url, "PUT", "/faults", {})
+        imported = await run_naive(
+            broker.bootstrap_servers, [settings.topics.messages], settings.topics.outcomes,
+            emulator_url, sdk_app_id=LOCAL_SDK_APP_ID, secret_key=LOCAL_SECRET_KEY, seconds=seconds,
+            groups=[f"naive-{tag}-{g:05d}" for g in range(300)],
+            on_groups_created=lambda: emulator_call(
+                client, emulator_url, "PUT", "/faults", {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3}
+            ),
+        )
+        stats = await emulator_call(client, emulator_url, "GET", "/stats")
+    calls = sum(stats["calls"].get("import_group_msg", {}).values())
+    return Result(
+        name="naive (one record at a time)", latency_ms=latency_ms, groups=300, messages=imported,
+        elapsed_s=seconds, messages_per_s=round(imported / seconds, 1),
+        ceiling_ratio=round(calls / CALLS_PER_SECOND / seconds, 3), avg_batch=1.0, peak_rss_mb=0.0,
+        rate_limited=int(stats.get("rate_limited", 0)), order_ok=True, counts_ok=True,
+    )
+
+
+async def run_backlog_memory(broker: EmbeddedBroker, emulator_url: str, *, records: int, seconds: float) -> Result:
+    tag = uuid.uuid4().hex[:8]
+    settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
+    groups = 2_000
+    per_group = records // groups
+    async with httpx.AsyncClient(timeout=30) as client:
+        await emulator_call(client, emulator_url, "POST", "/reset")
+        await emulator_call(client, emulator_url, "PUT", "/faults", {"latency_ms": 60, "jitter_ms": 20})
+        await ensure_topics(settings.kafka, settings.topics)
+        console.print(f"producing {groups * (per_group + 1):,} records ...")
+        total = await produce_export(
+            broker.bootstrap_servers, settings.topics.groups, settings.topics.messages,
+            groups=groups, messages=per_group, partitions=PARTITIONS, prefix=f"rss-{tag}",
+        )
+        process = service_process(settings, log_path=RESULTS / "service-backlog.log").start()
+        peak = [0]
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_rss(process, peak, stop))
+        started = time.monotonic()
+        outcomes = await collect(broker.bootstrap_servers, settings.topics.outcomes, total, timeout=seconds)
+        stop.set()
+        await sampler
+        process.terminate()
+        elapsed = time.monotonic() - started
+    return Result(
+        name=f"backlog of {total:,} records", latency_ms=60, groups=groups, messages=len(outcomes),
+        elapsed_s=round(elapsed, 1), messages_per_s=round(len(outcomes) / elapsed, 1), ceiling_ratio=0.0,
+        avg_batch=0.0, peak_rss_mb=round(peak[0] / 2**20, 1), rate_limited=0, order_ok=True, counts_ok=True,
+    )
+
+
+def table(title: str, results: list[Result], naive: Result | None = None) -> Table:
+    out = Table(title=title)
+    for column in ("run", "latency ms", "groups", "messages", "msg/s", "ratio to ceiling", "x naive",
+                   "avg batch", "peak RSS MB", "freq-limit errors", "order", "counts"):
+        out.add_column(column, justify="right")
+    for r in results:
+        versus = f"{r.messages_per_s / naive.messages_per_s:.1f}" if naive and naive.messages_per_s else "-"
+        out.add_row(r.name, str(r.latency_ms), str(r.groups), f"{r.messages:,}", f"{r.messages_per_s:,.0f}",
+                    f"{r.ceiling_ratio:.3f}", versus, f"{r.avg_batch:.2f}", f"{r.peak_rss_mb:.0f}",
+                    str(r.rate_limited), "ok" if r.order_ok else "BROKEN", "ok" if r.counts_ok else "WRONG")
+    return out
+
+
+async def main(args: argparse.Namespace) -> int:
+    RESULTS.mkdir(exist_ok=True)
+    emulator, url = emulator_process(calls_per_second=CALLS_PER_SECOND, log_path=RESULTS / "emulator.log")
+    all_results: dict[str, list[dict]] = {}
+    failed = False
+    with EmbeddedBroker(log_path=RESULTS / "broker.log") as broker:
+        emulator.start()
+        try:
+            wait_http_ok(f"{url}/_emulator/stats")
+            console.print("[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s")
+            main_run = await run_service(broker, url, latency_ms=60, groups=300, per_group=50, name="service")
+            naive = await run_naive_baseline(broker, url, latency_ms=60, seconds=args.naive_seconds)
+            console.print(table("Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)", [main_run, naive], naive))
+            all_results["main"] = [asdict(main_run), asdict(naive)]
+            failed |= not (main_run.order_ok and main_run.counts_ok)
+            if not args.quick:
+                sweep = []
+                for latency in (10, 60, 200):
+                    for groups in (10, 100, 1000):
+                        per_group = max(5, 6000 // groups)
+                        console.print(f"sweep: {latency} ms, {groups} groups x {per_group}")
+                        result = await run_service(broker, url, latency_ms=latency, groups=groups, per_group=per_group, name=f"sweep {latency}ms/{groups}g")
+                        sweep.append(result)
+                        failed |= not (result.order_ok and result.counts_ok)
+                console.print(table("Sweep over latency and groups", sweep, naive))
+                all_results["sweep"] = [asdict(r) for r in sweep]
+                backlog = await run_backlog_memory(broker, url, records=args.backlog, seconds=args.backlog_seconds)
+                console.print(table("Memory with a backlog waiting in the input topics", [backlog]))
+                all_results["backlog"] = [asdict(backlog)]
+        finally:
+            emulator.terminate()
+    (RESULTS / "latest.json").write_text(json.dumps(all_results, indent=2), encoding="utf-8")
+    console.print(f"results written to {RESULTS / 'latest.json'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="main run and naive baseline only")
+    parser.add_argument("--naive-seconds", type=float, default=20.0)
+    parser.add_argument("--backlog", type=int, default=1_000_000)
+    parser.add_argument("--backlog-seconds", type=float, default=30.0)
+    raise SystemExit(asyncio.run(main(parser.parse_args())))
