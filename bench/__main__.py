@@ -28,6 +28,7 @@ from rich.table import Table
 from bench.load import produce_export
 from bench.naive import run_naive
 from service.embedded_broker import EmbeddedBroker, free_port
+from service.messaging.topic_reader import read_topic
 from service.messaging.topics import ensure_topics
 from service.settings import KafkaSettings, Settings, TencentSettings, TopicsSettings
 from service.tools.local_stack import (
@@ -86,20 +87,26 @@ async def emulator_call(client: httpx.AsyncClient, url: str, method: str, path: 
 
 
 async def collect(bootstrap: str, topic: str, expected: int, timeout: float) -> list[tuple[dict, int]]:
-    """Consume the outcomes topic until ``expected`` outcomes arrived; (outcome, timestamp ms)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    """Wait until ``expected`` outcomes are in the topic, then read them: (outcome, timestamp ms).
+
+    While the service runs, only the partitions' high watermarks are polled (a fetch of the
+    newest record each), so the measurement takes little CPU from the run it measures.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    got: list[tuple[dict, int]] = []
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     try:
-        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        consumer.assign(tps)
         deadline = time.monotonic() + timeout
-        while len(got) < expected and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                got.extend((json.loads(r.value), r.timestamp) for r in records)
+        while time.monotonic() < deadline:
+            await consumer.seek_to_end(*tps)
+            await consumer.getmany(timeout_ms=200)
+            if sum(consumer.highwater(tp) or 0 for tp in tps) >= expected:
+                break
+            await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
-    return got
+    return [(json.loads(r.value or b"{}"), r.timestamp_ms) async for r in read_topic(bootstrap, topic)]
 
 
 async def sample_rss(process, peak: list[int], stop: asyncio.Event) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from service.providers.ratelimit import RateLimiter
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache
 from service.domain.events import GroupMessage, GroupProfile
@@ -44,7 +45,9 @@ async def run_naive(  # noqa: PLR0913
             admin_identifier="administrator",
             user_sig=UserSigCache(sdk_app_id=sdk_app_id, identifier="administrator", secret_key=secret_key),
         )
+        limiter = RateLimiter(190)
         for gid in groups:
+            await limiter.acquire()
             await provider.import_group(GroupProfile(GroupId=gid, Type="Public", Name=gid))
         await on_groups_created()
         deadline = time.monotonic() + seconds
@@ -55,6 +58,7 @@ async def run_naive(  # noqa: PLR0913
                 try:
                     if event["type"] == "group.message.import":
                         message = GroupMessage.model_validate(event["message"])
+                        await limiter.acquire()
                         await provider.import_messages(event["group_id"], None, [message])
                         imported += 1
                 except Exception:  # noqa: BLE001, S110 - a naive consumer logs and moves on

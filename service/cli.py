@@ -49,9 +49,11 @@ def run() -> None:
     """Run the service: consume, import, publish outcomes, serve /healthz, /readyz, /metrics."""
     settings = load_settings(need_provider=True)
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
-    from service.app import create_app  # noqa: PLC0415 - keep CLI start-up light
+    import uvloop  # noqa: PLC0415 - keep CLI start-up light
 
-    asyncio.run(create_app(settings).run())
+    from service.app import create_app  # noqa: PLC0415
+
+    uvloop.run(create_app(settings).run())
 
 
 @app.command()

@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Self
 
 import uvicorn
+import uvloop
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -221,4 +222,4 @@ async def _serve(config: EmulatorConfig) -> None:
 
 def run_emulator(config: EmulatorConfig) -> None:
     """Serve the emulator until interrupted (the ``chat-import emulator`` command)."""
-    asyncio.run(_serve(config))
+    uvloop.run(_serve(config))

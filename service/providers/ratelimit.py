@@ -1,15 +1,21 @@
 """The one call budget of the process: every provider call waits here first.
 
-Calls are spaced evenly (one every ``1/rate`` seconds, a small burst allowed), so the provider
-sees a steady rate instead of bursts that trip its per-second limit. The rate can change at run
-time: each replica takes its share of the app-wide budget, recomputed on every rebalance.
+Calls are spaced evenly (one every ``1/rate`` seconds), so the provider sees a steady rate
+instead of bursts that trip its per-second limit. Spacing alone is not enough: when the event
+loop is late, calls whose slots have passed leave together. So a call also waits until fewer
+than ``rate`` calls have left in the last second, the rule the provider counts by. The rate can
+change at run time: each replica takes its share of the app-wide budget on every rebalance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Callable
+
+WINDOW_SECONDS = 1.0
 
 
 class RateLimiter:
@@ -29,6 +35,7 @@ class RateLimiter:
         self._burst = burst
         self._clock = clock
         self._next_free = clock()
+        self._released: deque[float] = deque()
         self.waited_seconds = 0.0
 
     @property
@@ -55,13 +62,37 @@ class RateLimiter:
         self._next_free = slot + 1 / self._rate
         return max(0.0, slot - now)
 
+    @property
+    def capacity(self) -> int:
+        """Calls allowed in any window of ``WINDOW_SECONDS``."""
+        return max(1, math.floor(self._rate * WINDOW_SECONDS))
+
+    def window_delay(self) -> float:
+        """How long until another call fits in the sliding window (0: now)."""
+        now = self._clock()
+        released = self._released
+        while released and released[0] <= now - WINDOW_SECONDS:
+            released.popleft()
+        if len(released) < self.capacity:
+            return 0.0
+        return released[len(released) - self.capacity] + WINDOW_SECONDS - now
+
+    def release(self) -> None:
+        """Record that a call leaves now."""
+        self._released.append(self._clock())
+
     async def acquire(self) -> float:
-        """Wait for a slot; returns the seconds waited."""
+        """Wait for a slot and a place in the window; returns the seconds waited."""
+        started = self._clock()
         delay = self.reserve()
         if delay > 0:
-            self.waited_seconds += delay
             await asyncio.sleep(delay)
-        return delay
+        while (wait := self.window_delay()) > 0:
+            await asyncio.sleep(wait)
+        self.release()
+        waited = self._clock() - started
+        self.waited_seconds += waited
+        return waited
 
 
 class ApiBudgets:
