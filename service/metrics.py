@@ -57,6 +57,16 @@ class Metrics:
             "Records read and not finished (queued and in flight)",
             registry=r,
         )
+        self.queued = Gauge(
+            "chat_import_queued_records",
+            "Valid events waiting in their group's queue for a provider call",
+            registry=r,
+        )
+        self.paused_partitions = Gauge(
+            "chat_import_paused_partitions",
+            "Input partitions paused because too many records are buffered",
+            registry=r,
+        )
         self.batch_size = Histogram(
             "chat_import_batch_size",
             "Messages per import call",
@@ -72,8 +82,18 @@ class Metrics:
         self.assigned_partitions = Gauge(
             "chat_import_assigned_partitions", "Input partitions this replica holds", registry=r
         )
+        self._outcome_children: dict[tuple[str, str, int, str], Counter] = {}
         self.halted = Gauge(
             "chat_import_halted",
             "1 while the provider refuses the configuration (no calls are made)",
             registry=r,
         )
+
+    def count_outcome(self, event_type: str, status: str, error_code: int, detected_by: str) -> None:
+        """Count one published outcome (label children cached: this runs per event)."""
+        key = (event_type, status, error_code, detected_by)
+        child = self._outcome_children.get(key)
+        if child is None:
+            child = self.outcomes.labels(event_type, status, str(error_code), detected_by)
+            self._outcome_children[key] = child
+        child.inc()

@@ -55,6 +55,9 @@ def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def message_body_size(body: list[dict[str, Any]]) -> int:
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def message_body_size(body: list[dict[str, Any]] | list[Any]) -> int:
     """Size of a message body as the size limit counts it (unconfirmed: compact UTF-8 JSON)."""
-    return utf8_len(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+    return utf8_len(_COMPACT_JSON.encode(body))

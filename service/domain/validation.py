@@ -228,7 +228,9 @@ _REQUIRED_CONTENT = {
 }
 
 
-def _check_message(message: GroupMessage, now: int, rules: Rules) -> tuple[int, str] | None:  # noqa: PLR0911
+def _check_message(  # noqa: PLR0911
+    message: GroupMessage, raw_body: list[Any], now: int, rules: Rules
+) -> tuple[int, str] | None:
     if not message.From_Account:
         return limits.INVALID_PARAMETER, "message.From_Account is empty"
     if message.SendTime <= 0:
@@ -258,8 +260,7 @@ def _check_message(message: GroupMessage, now: int, rules: Rules) -> tuple[int, 
                 limits.INVALID_PARAMETER,
                 f"message.MsgBody[{index}].MsgContent.{field} is missing or not a {kind.__name__}",
             )
-    body = [element.model_dump(mode="json") for element in message.MsgBody]
-    size = limits.message_body_size(body)
+    size = limits.message_body_size(raw_body)
     if size > rules.message_size_limit:
         return (
             limits.MESSAGE_TOO_LARGE,
@@ -301,7 +302,8 @@ def validate_event(
             limits.INVALID_PARAMETER,
             f"record key {key!r} does not equal group_id {event.group_id!r}",
         )
-    problem = _check_message(event.message, now, rules)
+    raw_body = envelope.payload["message"]["MsgBody"]  # validated above: a list of objects
+    problem = _check_message(event.message, raw_body, now, rules)
     if problem:
         return reject(*problem)
     message = event.message

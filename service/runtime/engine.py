@@ -210,7 +210,12 @@ class Engine:
         except (LaneAbandonedError, asyncio.CancelledError):
             pass
         except Exception:
-            log.exception("lane failed unexpectedly", group_id=key[1], kind=key[0].value)
+            log.exception(
+                "lane failed unexpectedly",
+                group_id=key[1],
+                kind=key[0].value,
+                partition=self._lane_tp.get(key, ("", None))[1],
+            )
         finally:
             if self._lane_tasks.get(key) is asyncio.current_task():
                 del self._lane_tasks[key]
@@ -590,6 +595,18 @@ class Engine:
             self._metrics.outcomes.labels(
                 outcome.type, outcome.status.value, str(outcome.error_code), outcome.detected_by.value
             ).inc()
+            if outcome.status.value == "failed":
+                log.info(
+                    "event failed",
+                    event_id=outcome.event_id,
+                    group_id=outcome.group_id,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    error_code=outcome.error_code,
+                    error_info=outcome.error_info,
+                    detected_by=outcome.detected_by.value,
+                )
             self._done(record)
 
     async def _dead_letter(self, record: InputRecord, reason: str) -> None:
