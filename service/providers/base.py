@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from service.domain.events import GroupMessage, GroupProfile
-from service.domain.recovery import HistoryEntry
+from service.domain.recovery import Candidate, HistoryEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +73,12 @@ class ChatProvider(Protocol):
 
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
         """A refusal (code, reason) when the provider cannot hold this message at all."""
+        ...
+
+    def recovery_key(self, message: GroupMessage, random: int) -> Candidate:
+        """How a pending message is recognised in this provider's history (see ``HistoryEntry``).
+
+        Tencent keeps sender, send time and Random; a provider without Random puts another
+        stable fingerprint of the message in ``HistoryEntry.random`` and returns it here.
+        """
         ...

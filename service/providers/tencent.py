@@ -17,7 +17,7 @@ import httpx
 
 from service.domain import limits
 from service.domain.events import GroupMessage, GroupProfile
-from service.domain.recovery import HistoryEntry
+from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
 from service.errors import (
     AmbiguousProviderError,
@@ -215,6 +215,7 @@ class TencentProvider:
                 random=int(item.get("MsgRandom", -1)),
                 msg_seq=int(item["MsgSeq"]),
                 msg_time=int(item.get("MsgTimeStamp", 0)),
+                placeholder=int(item.get("IsPlaceMsg") or 0),
             )
             for item in data.get("RspMsgList") or []
             if isinstance(item, dict) and "MsgSeq" in item
@@ -226,6 +227,10 @@ class TencentProvider:
         """Every element type the event contract allows is native to Tencent."""
         del message
         return None
+
+    def recovery_key(self, message: GroupMessage, random: int) -> Candidate:
+        """Tencent's history keeps sender, send time and Random."""
+        return Candidate(message.From_Account, message.SendTime, random)
 
 
 _RESULT_INFO = {

@@ -25,7 +25,7 @@ from service.domain.batching import batch_size
 from service.domain.events import DetectedBy, EventType, InputRecord, OutcomeEvent
 from service.domain.offsets import OffsetTracker
 from service.domain.ordering import Lanes
-from service.domain.recovery import Candidate, HistoryIndex, Verdict
+from service.domain.recovery import HistoryIndex, Verdict
 from service.domain.retry_policy import Action, ErrorClass, RetryPolicy, decide
 from service.domain.validation import (
     Rejection,
@@ -409,7 +409,7 @@ class Engine:
         for position, item in enumerate(pending):
             event = item.event
             assert isinstance(event, ValidMessageImport)  # noqa: S101
-            candidate = Candidate(event.message.From_Account, event.message.SendTime, event.random)
+            candidate = self._provider.recovery_key(event.message, event.random)
             while True:
                 verdict, entry = (
                     index.judge(candidate) if index.pages else (Verdict.NEED_OLDER, None)

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from service.domain.events import GroupMessage, GroupProfile, InputRecord, OutcomeEvent
-from service.domain.recovery import HistoryEntry
+from service.domain.recovery import Candidate, HistoryEntry
 from service.errors import AmbiguousProviderError, PermanentProviderError, ProviderError
 from service.domain.retry_policy import ErrorClass
 from service.providers.base import GroupResult, HistoryPage, MessageResult
@@ -76,6 +76,9 @@ class FakeProvider:
 
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
         return None
+
+    def recovery_key(self, message: GroupMessage, random: int) -> Candidate:
+        return Candidate(message.From_Account, message.SendTime, random)
 
 
 class FakeSink:
