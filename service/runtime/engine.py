@@ -128,6 +128,10 @@ class Engine:
         self._slots = asyncio.Semaphore(max_in_flight_calls)
         self._rng = random.Random()  # noqa: S311 - back-off jitter, not security
         self._trackers: dict[TopicPartition, OffsetTracker] = {}
+        # A partition revoked and assigned again starts a new generation: work still finishing
+        # from the old one must not mark records of the new one done.
+        self._generation: Counter[TopicPartition] = Counter()
+        self._read_in: dict[tuple[str, int, int], int] = {}
         self._unfinished: Counter[TopicPartition] = Counter()
         self._lanes: Lanes[LaneKey, WorkItem] = Lanes()
         self._lane_tasks: dict[LaneKey, asyncio.Task[None]] = {}
@@ -148,6 +152,7 @@ class Engine:
             return  # not finished, so never committed: it is read again after the restart
         tp = (record.topic, record.partition)
         self._trackers.setdefault(tp, OffsetTracker()).read(record.offset)
+        self._read_in[(record.topic, record.partition, record.offset)] = self._generation[tp]
         self._unfinished[tp] += 1
         self._metrics.records_consumed.labels(record.topic).inc()
         try:
@@ -278,8 +283,7 @@ class Engine:
                 continue
             facts = self._groups.facts(group_id)
             if facts.status is GroupStatus.PENDING:
-                await self._groups.wait_for_change(group_id, timeout=5.0)
-                self._check_abandoned(state)
+                await self._wait_for_group(group_id, 5.0, state)
                 continue
             if facts.status is GroupStatus.FAILED:
                 items = self._lanes.take(key, len(queue))
@@ -343,6 +347,7 @@ class Engine:
             prepaid = False
             if isinstance(result, _Verify):
                 state.needs_recovery = True
+                state.history = None  # the call may have changed it: read it afresh
                 continue
             if isinstance(result, _GiveUp):
                 if result.code == limits.GROUP_NOT_FOUND:
@@ -483,6 +488,7 @@ class Engine:
                 if not prepaid:
                     await limiter.acquire()
                 prepaid = False
+                self._check_abandoned(state)
                 started = time.monotonic()
                 try:
                     answer = await call()
@@ -638,9 +644,10 @@ class Engine:
 
     def _done(self, record: InputRecord) -> None:
         tp = (record.topic, record.partition)
+        generation = self._read_in.pop((record.topic, record.partition, record.offset), None)
         tracker = self._trackers.get(tp)
-        if tracker is None:
-            return  # the partition was revoked meanwhile; the new owner reads it again
+        if tracker is None or generation != self._generation[tp]:
+            return  # the partition was revoked meanwhile; its owner reads the record again
         tracker.finish(record.offset)
         self._unfinished[tp] -= 1
         self._progress.set()
@@ -684,20 +691,28 @@ class Engine:
             self._unfinished[item.tp] -= 1
             if isinstance(item.event, ValidGroupImport):
                 self._groups.import_abandoned(item.event.group_id)
-        await self._wait_until(lambda: all(self._unfinished.get(tp, 0) <= 0 for tp in revoked), timeout)
-        for key, tp in list(self._lane_tp.items()):
-            if tp in revoked:
-                state = self._lane_states.get(key)
-                if state is not None:
-                    state.abandoned.set()
-                task = self._lane_tasks.get(key)
-                if task is not None:
-                    task.cancel()
-                del self._lane_tp[key]
+        lanes = [key for key, tp in self._lane_tp.items() if tp in revoked]
+        # Abandoned lanes start nothing new (no retry, no wait for a group, no next batch), but
+        # a call already on the wire finishes and its outcomes are published.
+        for key in lanes:
+            state = self._lane_states.get(key)
+            if state is not None:
+                state.abandoned.set()
+        deadline = time.monotonic() + timeout
+        await self._wait_until(lambda: all(key not in self._lane_tasks for key in lanes), timeout)
+        side = [task for task in self._side_tasks if not task.done()]
+        if side:
+            await asyncio.wait(side, timeout=max(0.0, deadline - time.monotonic()))
+        for key in lanes:
+            task = self._lane_tasks.get(key)
+            if task is not None:
+                task.cancel()
+            self._lane_tp.pop(key, None)
         self._groups.forget_creations()
         marks = {tp: mark for tp in revoked if (tracker := self._trackers.pop(tp, None)) is not None and (mark := tracker.watermark) is not None}
         for tp in revoked:
             self._unfinished.pop(tp, None)
+            self._generation[tp] += 1
         return marks
 
     async def drain(self, timeout: float) -> dict[TopicPartition, int]:
