@@ -577,12 +577,15 @@ class Engine:
         raise LaneAbandonedError
 
     async def _wait_for_group(self, group_id: str, seconds: float, state: LaneState) -> None:
-        waiter = asyncio.create_task(self._groups.wait_for_change(group_id, seconds))
-        abandoned = asyncio.create_task(state.abandoned.wait())
+        """Until the group's state changes, ``seconds`` pass, or the lane is abandoned."""
+        changed = asyncio.ensure_future(self._groups.change_event(group_id).wait())
+        abandoned = asyncio.ensure_future(state.abandoned.wait())
         try:
-            await asyncio.wait({waiter, abandoned}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {changed, abandoned}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
-            waiter.cancel()
+            changed.cancel()
             abandoned.cancel()
         self._check_abandoned(state)
 

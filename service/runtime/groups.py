@@ -90,10 +90,6 @@ class GroupRegistry:
         for facts in self._facts.values():
             facts.created_here = False
 
-    async def wait_for_change(self, group_id: str, timeout: float) -> None:
-        """Return when the group's facts change, or after ``timeout`` seconds."""
-        event = self._changed.setdefault(group_id, asyncio.Event())
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            return
+    def change_event(self, group_id: str) -> asyncio.Event:
+        """An event set at the group's next change (registered now, so no change is missed)."""
+        return self._changed.setdefault(group_id, asyncio.Event())
