@@ -22,6 +22,8 @@ class HistoryEntry:
     random: int
     msg_seq: int
     msg_time: int
+    # IsPlaceMsg: 0 a message; 1 deleted, expired or not stored; 2 recalled (body empty)
+    placeholder: int = 0
 
 
 @dataclass(frozen=True, slots=True)
