@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -114,7 +115,9 @@ class Service:
             client_id=kafka.client_id,
             consumer_only=True,
             graceful_timeout=settings.pipeline.drain_seconds,
-            log_level=20,
+            # through the root handler (JSON, redacted); per-batch access lines only at DEBUG
+            logger=logging.getLogger("service.faststream"),
+            log_level=logging.DEBUG,
         )
         self.subscriber = self.broker.subscriber(
             settings.topics.groups,
@@ -133,7 +136,9 @@ class Service:
             description="group.import and group.message.import events, key = GroupId",
         )
         self.subscriber(self._on_batch)
-        self.app = FastStream(self.broker, lifespan=self._lifespan)
+        self.app = FastStream(
+            self.broker, lifespan=self._lifespan, logger=logging.getLogger("service.faststream")
+        )
         self.app.after_startup(self._after_startup)
         self.app.on_shutdown(self._on_shutdown)
 
@@ -281,6 +286,8 @@ class Service:
         metrics = self.state.metrics
         metrics.buffered.set(total)
         metrics.in_flight.set(total - engine.queued)
+        metrics.queued.set(engine.queued)
+        metrics.paused_partitions.set(len(self.state.paused))
 
     async def _flow_loop(self) -> None:
         last_commit = 0.0
@@ -331,6 +338,9 @@ class Service:
         for tp in revoked:
             self.state.paused.discard(tp)
             self.state.committed.pop((tp.topic, tp.partition), None)
+            # another replica reports this partition's lag now
+            with contextlib.suppress(KeyError):
+                self.state.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 
     async def partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         """Take this replica's share of the app-wide call budget."""

@@ -1,10 +1,12 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The service's own HTTP endpoints: ``/healthz``, ``/readyz`` and ``/metrics``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -14,7 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
-def create_http_app(registry: CollectorRegistry, readiness: Callable[[], tuple[bool, str]]) -> Starlette:
+def create_http_app(
+    registry: CollectorRegistry, readiness: Callable[[], tuple[bool, str]]
+) -> Starlette:
     """Health (process alive), readiness (partitions held, provider reachable) and metrics."""
 
     async def healthz(request: Request) -> Response:
@@ -42,13 +46,27 @@ def create_http_app(registry: CollectorRegistry, readiness: Callable[[], tuple[b
     )
 
 
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGTERM and SIGINT to the service.
+
+    Left to itself, uvicorn takes over both signals while it serves, so a SIGTERM would close the
+    probes and ``/metrics`` at once, while the service is still draining. The service stops the
+    server itself once the drain is over.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class HttpServer:
     """Runs the endpoints with uvicorn inside the service's event loop."""
 
     def __init__(self, app: Starlette, *, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        config = uvicorn.Config(
+            app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        )
+        self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

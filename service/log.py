@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Structured logging: JSON lines by default, human-readable on request, secrets scrubbed.
 
 Every log line (the service's own and the libraries' through the standard library) passes a
@@ -15,7 +17,9 @@ from typing import Any
 
 import structlog
 
-_SIGNED_PARAMS = re.compile(r"(?i)\b(usersig|signature|secret_key|server_secret|serversecret)=([^&\s\"']+)")
+_SIGNED_PARAMS = re.compile(
+    r"(?i)\b(usersig|signature|secret_key|server_secret|serversecret)=([^&\s\"']+)"
+)
 REDACTED = "[redacted]"
 
 
@@ -49,7 +53,10 @@ class Redactor:
         return value
 
     def __call__(
-        self, logger: Any, method: str, event: MutableMapping[str, Any]  # noqa: ANN401
+        self,
+        logger: Any,  # noqa: ANN401 - structlog passes any wrapped logger
+        method: str,
+        event: MutableMapping[str, Any],
     ) -> MutableMapping[str, Any]:
         """Scrub every field of ``event``."""
         del logger, method
@@ -65,7 +72,11 @@ def redactor() -> Redactor:
 
 
 def configure_logging(
-    *, level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (), stream: Any = None  # noqa: ANN401
+    *,
+    level: str = "INFO",
+    fmt: str = "json",
+    secrets: Iterable[str] = (),
+    stream: Any = None,  # noqa: ANN401
 ) -> None:
     """Route structlog and standard-library logging to one redacted output."""
     global _redactor  # noqa: PLW0603 - one logging configuration per process

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Prometheus metrics of one service process (a registry per app, so tests can run several)."""
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.records_consumed = Counter(
-            "chat_import_records_consumed", "Records read from the input topics", ["topic"], registry=r
+            "chat_import_records_consumed",
+            "Records read from the input topics",
+            ["topic"],
+            registry=r,
         )
         self.outcomes = Counter(
             "chat_import_outcomes",
@@ -47,10 +52,15 @@ class Metrics:
             registry=r,
         )
         self.retries = Counter(
-            "chat_import_retries", "Provider calls retried, by error class", ["error_class"], registry=r
+            "chat_import_retries",
+            "Provider calls retried, by error class",
+            ["error_class"],
+            registry=r,
         )
         self.in_flight = Gauge(
-            "chat_import_in_flight_records", "Records taken from a queue and not finished", registry=r
+            "chat_import_in_flight_records",
+            "Records taken from a queue and not finished",
+            registry=r,
         )
         self.buffered = Gauge(
             "chat_import_buffered_records",
@@ -89,7 +99,9 @@ class Metrics:
             registry=r,
         )
 
-    def count_outcome(self, event_type: str, status: str, error_code: int, detected_by: str) -> None:
+    def count_outcome(
+        self, event_type: str, status: str, error_code: int, detected_by: str
+    ) -> None:
         """Count one published outcome (label children cached: this runs per event)."""
         key = (event_type, status, error_code, detected_by)
         child = self._outcome_children.get(key)
