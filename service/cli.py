@@ -87,6 +87,47 @@ def emulator(
 
 
 @app.command()
+def verify(
+    concurrency: Annotated[int, typer.Option(min=1, help="Groups checked at once.")] = 4,
+    calls_per_second: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Call budget of the check (default: the app-wide budget; lower it while the "
+            "service is importing, which draws on the same budget).",
+        ),
+    ] = None,
+    show: Annotated[int, typer.Option(min=0, help="How many issues to list.")] = 50,
+) -> None:
+    """Pull each group's history back from the provider and compare it with the outcomes topic.
+
+    Exit code 0 when the provider holds every imported message in order and nothing else, 1 when
+    anything is missing, extra, out of order or mismatched, 2 when it cannot check at all.
+    """
+    settings = load_settings(need_provider=True)
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
+    from aiokafka.errors import KafkaError  # noqa: PLC0415
+
+    from service.errors import ConfigurationError  # noqa: PLC0415
+    from service.tools.verify import render as render_verification  # noqa: PLC0415
+    from service.tools.verify import verify_outcomes  # noqa: PLC0415
+
+    out = Console()
+    try:
+        result = asyncio.run(
+            verify_outcomes(
+                settings, console=out, concurrency=concurrency, calls_per_second=calls_per_second
+            )
+        )
+    except (ConfigurationError, NotImplementedError, KafkaError) as exc:
+        console.print(f"[bold red]cannot verify:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+    render_verification(result, out, limit=show)
+    if not result.clean:
+        raise typer.Exit(1)
+
+
+@app.command()
 def report(top: Annotated[int, typer.Option(help="How many groups to list.")] = 5) -> None:
     """Summarise the outcomes topic: imported and failed by code, per group."""
     settings = load_settings(need_provider=False)
