@@ -38,7 +38,7 @@ bench: setup ## throughput against the emulator at the provider's limits, and a 
 	$(RUN) python -m bench
 
 schemas: setup ## regenerate schemas/ from the models
-	$(RUN) python -m service.schemas
+	$(RUN) python -m service.schemas && $(RUN) python -m service.asyncapi
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

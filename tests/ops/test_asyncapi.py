@@ -1,0 +1,68 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""The committed AsyncAPI document matches the models and holds together."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from service.asyncapi import ASYNCAPI_PATH, build_document, render_asyncapi
+from service.domain.events import GroupImportEvent, MessageImportEvent, OutcomeEvent
+from service.settings import TopicsSettings
+
+
+def refs(node: Any) -> list[str]:
+    """Every ``$ref`` inside ``node``."""
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in refs(value)]
+    return []
+
+
+def resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+class TestAsyncApi:
+    def test_committed_document_matches_the_models(self) -> None:
+        """schemas/asyncapi.json is regenerated (`make schemas`) whenever the models change."""
+        assert render_asyncapi() == ASYNCAPI_PATH.read_text(encoding="utf-8")
+
+    def test_every_reference_resolves(self) -> None:
+        """No dangling $ref: channels, operations, messages and schemas point at real nodes."""
+        document = json.loads(ASYNCAPI_PATH.read_text(encoding="utf-8"))
+        for ref in refs(document):
+            assert resolve(document, ref) is not None
+
+    def test_four_topics_with_the_event_schemas(self) -> None:
+        """Both inputs take both event types; outcomes and dead letters have their own shapes."""
+        document = build_document()
+        topics = TopicsSettings()
+        channels = document["channels"]
+        assert ("3.0.0", {topics.groups, topics.messages, topics.outcomes, topics.dead_letter}) == (
+            document["asyncapi"],
+            {channel["address"] for channel in channels.values()},
+        )
+        schemas = document["components"]["schemas"]
+        for model in (GroupImportEvent, MessageImportEvent, OutcomeEvent):
+            assert set(model.model_json_schema()["properties"]) == set(
+                schemas[model.__name__]["properties"]
+            )
+        operations = document["operations"]
+        assert {"receive": 2, "send": 2} == {
+            action: sum(op["action"] == action for op in operations.values())
+            for action in ("receive", "send")
+        }
+        dead = document["components"]["messages"]["DeadLetter"]
+        headers = resolve(document, dead["headers"]["$ref"])
+        assert {"error.reason", "error.topic", "error.partition", "error.offset"} == set(
+            headers["required"]
+        )
+        assert "application/octet-stream" == dead["contentType"]
