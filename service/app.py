@@ -31,7 +31,7 @@ from service.messaging.outcome_publisher import KafkaOutcomeSink
 from service.messaging.topics import ensure_topics
 from service.metrics import Metrics
 from service.providers.factory import build_provider
-from service.providers.ratelimit import ApiBudgets
+from service.providers.ratelimit import ApiBudgets, replica_rate
 from service.providers.transport import ShardedTransport
 from service.runtime.engine import Engine
 from service.settings import Settings
@@ -41,6 +41,7 @@ log = structlog.get_logger("service.app")
 FLOW_TICK_SECONDS = 0.05
 LAG_EVERY_SECONDS = 5.0
 RESUME_FRACTION = 0.8
+SUBMIT_SLICE = 16
 
 
 @dataclass
@@ -149,8 +150,12 @@ class Service:
         engine = self.state.engine
         if engine is None or self.state.stopping:
             return
-        for raw in message.raw_message:  # type: ignore[union-attr]
+        for count, raw in enumerate(message.raw_message, start=1):  # type: ignore[arg-type]
             engine.submit(to_record(raw))
+            if count % SUBMIT_SLICE == 0:
+                # Let calls whose slot has come leave on time: a long synchronous run here
+                # would send them late and in a bunch, which the provider counts as a burst.
+                await asyncio.sleep(0)
         self._apply_flow_control()
 
     # ------------------------------------------------------------ lifespan
@@ -357,8 +362,8 @@ class Service:
         total = 0
         for topic in (self.settings.topics.groups, self.settings.topics.messages):
             total += len(consumer.partitions_for_topic(topic) or ())
-        if total and held:
-            rate = self.settings.provider_calls_per_second * len(held) / total
+        rate = replica_rate(self.settings.provider_calls_per_second, len(held), total)
+        if rate is not None:
             budgets.set_rate(rate)
             self.state.metrics.rate_budget.set(rate)
             log.info("call budget share", calls_per_second=round(rate, 2), partitions=len(held), of=total)

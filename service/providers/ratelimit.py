@@ -128,3 +128,13 @@ class ApiBudgets:
     def waited_seconds(self) -> float:
         """Total seconds calls spent waiting for a slot."""
         return self._shared.waited_seconds + sum(x.waited_seconds for x in self._by_api.values())
+
+
+def replica_rate(app_rate: float, held_partitions: int, total_partitions: int) -> float | None:
+    """This replica's share of the app-wide rate: proportional to the input partitions it holds.
+
+    None when there is nothing to share yet (no partitions known or held).
+    """
+    if total_partitions <= 0 or held_partitions <= 0:
+        return None
+    return app_rate * min(held_partitions, total_partitions) / total_partitions

@@ -3,7 +3,7 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.providers.ratelimit import RateLimiter
+from service.providers.ratelimit import RateLimiter, replica_rate
 
 
 class FakeClock:
@@ -62,3 +62,24 @@ class TestRateLimiter:
         started = loop.time()
         await asyncio.gather(*(limiter.acquire() for _ in range(6)))
         assert 0.09 <= loop.time() - started
+
+
+class TestReplicaRate:
+    def test_share_is_proportional_to_partitions_held(self):
+        """Three replicas over 24 input partitions at 196 calls/s: 8 partitions take a third."""
+        assert round(196 / 3, 6) == round(replica_rate(196, 8, 24) or 0, 6)
+
+    def test_all_partitions_take_the_whole_budget(self):
+        """A single replica holding everything uses the whole app budget."""
+        assert 196 == replica_rate(196, 24, 24)
+
+    def test_nothing_held_changes_nothing(self):
+        """Before an assignment there is no share to compute."""
+        assert (None, None) == (replica_rate(196, 0, 24), replica_rate(196, 3, 0))
+
+    @given(st.integers(min_value=1, max_value=64), st.integers(min_value=1, max_value=8))
+    def test_shares_of_a_full_assignment_add_up_to_the_budget(self, partitions, replicas):
+        """However partitions are split among replicas, their rates add up to the app budget."""
+        sizes = [partitions // replicas + (1 if i < partitions % replicas else 0) for i in range(replicas)]
+        total = sum(replica_rate(200, size, partitions) or 0 for size in sizes)
+        assert round(200, 6) == round(total, 6)
