@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """``make bench``: throughput of the service against the emulator at the provider's limits.
 
 Starts the embedded broker and the emulator (latency and jitter as the provider's), preloads an
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import time
@@ -34,6 +37,7 @@ from service.settings import KafkaSettings, Settings, TencentSettings, TopicsSet
 from service.tools.local_stack import (
     LOCAL_SDK_APP_ID,
     LOCAL_SECRET_KEY,
+    ManagedProcess,
     emulator_process,
     service_process,
     wait_http_ok,
@@ -64,15 +68,21 @@ class Result:
 def settings_for(bootstrap: str, emulator_url: str, tag: str) -> Settings:
     return Settings(
         kafka=KafkaSettings(
-            bootstrap_servers=bootstrap, group_id=f"bench-{tag}", idempotent_producer=False,
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-{tag}",
+            idempotent_producer=False,
             topic_partitions=PARTITIONS,
         ),
         topics=TopicsSettings(
-            groups=f"groups-{tag}", messages=f"messages-{tag}", outcomes=f"outcomes-{tag}",
+            groups=f"groups-{tag}",
+            messages=f"messages-{tag}",
+            outcomes=f"outcomes-{tag}",
             dead_letter=f"dead-letter-{tag}",
         ),
         tencent=TencentSettings(
-            base_url=emulator_url, sdk_app_id=LOCAL_SDK_APP_ID, secret_key=SecretStr(LOCAL_SECRET_KEY),
+            base_url=emulator_url,
+            sdk_app_id=LOCAL_SDK_APP_ID,
+            secret_key=SecretStr(LOCAL_SECRET_KEY),
             calls_per_second=CALLS_PER_SECOND,
         ),
         http_port=free_port(),
@@ -80,13 +90,17 @@ def settings_for(bootstrap: str, emulator_url: str, tag: str) -> Settings:
     )
 
 
-async def emulator_call(client: httpx.AsyncClient, url: str, method: str, path: str, body: object = None) -> dict:
+async def emulator_call(
+    client: httpx.AsyncClient, url: str, method: str, path: str, body: object = None
+) -> dict:
     response = await client.request(method, f"{url}/_emulator{path}", json=body)
     response.raise_for_status()
     return dict(response.json())
 
 
-async def collect(bootstrap: str, topic: str, expected: int, timeout: float) -> list[tuple[dict, int]]:
+async def collect(
+    bootstrap: str, topic: str, expected: int, timeout: float
+) -> list[tuple[dict, int]]:
     """Wait until ``expected`` outcomes are in the topic, then read them: (outcome, timestamp ms).
 
     While the service runs, only the partitions' high watermarks are polled (a fetch of the
@@ -106,19 +120,21 @@ async def collect(bootstrap: str, topic: str, expected: int, timeout: float) -> 
             await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
-    return [(json.loads(r.value or b"{}"), r.timestamp_ms) async for r in read_topic(bootstrap, topic)]
+    return [
+        (json.loads(r.value or b"{}"), r.timestamp_ms) async for r in read_topic(bootstrap, topic)
+    ]
 
 
-async def sample_rss(process, peak: list[int], stop: asyncio.Event) -> None:
+async def sample_rss(process: ManagedProcess, peak: list[int], stop: asyncio.Event) -> None:
     while not stop.is_set():
         peak[0] = max(peak[0], process.rss_bytes())
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.2)
-        except TimeoutError:
-            pass
 
 
-async def verify_groups(client: httpx.AsyncClient, url: str, prefix: str, groups: int, per_group: int) -> tuple[bool, bool]:
+async def verify_groups(
+    client: httpx.AsyncClient, url: str, prefix: str, groups: int, per_group: int
+) -> tuple[bool, bool]:
     order_ok = counts_ok = True
     for g in range(groups):
         gid = f"{prefix}-{g:05d}"
@@ -130,24 +146,45 @@ async def verify_groups(client: httpx.AsyncClient, url: str, prefix: str, groups
     return order_ok, counts_ok
 
 
-async def run_service(broker: EmbeddedBroker, emulator_url: str, *, latency_ms: int, groups: int, per_group: int, name: str) -> Result:
+async def run_service(
+    broker: EmbeddedBroker,
+    emulator_url: str,
+    *,
+    latency_ms: int,
+    groups: int,
+    per_group: int,
+    name: str,
+) -> Result:
     tag = uuid.uuid4().hex[:8]
     prefix = f"bench-{tag}"
     settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
-        await emulator_call(client, emulator_url, "PUT", "/faults", {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3})
+        await emulator_call(
+            client,
+            emulator_url,
+            "PUT",
+            "/faults",
+            {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3},
+        )
         await ensure_topics(settings.kafka, settings.topics)
         total = await produce_export(
-            broker.bootstrap_servers, settings.topics.groups, settings.topics.messages,
-            groups=groups, messages=per_group, partitions=PARTITIONS, prefix=prefix,
+            broker.bootstrap_servers,
+            settings.topics.groups,
+            settings.topics.messages,
+            groups=groups,
+            messages=per_group,
+            partitions=PARTITIONS,
+            prefix=prefix,
         )
         process = service_process(settings, log_path=RESULTS / f"service-{name}.log").start()
         peak = [0]
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(process, peak, stop))
         try:
-            outcomes = await collect(broker.bootstrap_servers, settings.topics.outcomes, total, timeout=600)
+            outcomes = await collect(
+                broker.bootstrap_servers, settings.topics.outcomes, total, timeout=600
+            )
         finally:
             stop.set()
             await sampler
@@ -160,103 +197,197 @@ async def run_service(broker: EmbeddedBroker, emulator_url: str, *, latency_ms: 
     min_calls = groups + groups * math.ceil(per_group / 7)
     msg_calls = sum(stats["calls"].get("import_group_msg", {}).values())
     return Result(
-        name=name, latency_ms=latency_ms, groups=groups, messages=messages, elapsed_s=round(elapsed, 2),
+        name=name,
+        latency_ms=latency_ms,
+        groups=groups,
+        messages=messages,
+        elapsed_s=round(elapsed, 2),
         messages_per_s=round(messages / elapsed, 1),
         ceiling_ratio=round(min_calls / CALLS_PER_SECOND / elapsed, 3),
         avg_batch=round(messages / max(1, msg_calls), 2),
         peak_rss_mb=round(peak[0] / 2**20, 1),
         rate_limited=int(stats.get("rate_limited", 0)),
-        order_ok=order_ok and len(outcomes) >= total, counts_ok=counts_ok,
+        order_ok=order_ok and len(outcomes) >= total,
+        counts_ok=counts_ok,
     )
 
 
-async def run_naive_baseline(broker: EmbeddedBroker, emulator_url: str, *, latency_ms: int, seconds: float) -> Result:
+async def run_naive_baseline(
+    broker: EmbeddedBroker, emulator_url: str, *, latency_ms: int, seconds: float
+) -> Result:
     tag = uuid.uuid4().hex[:8]
     settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
-        await emulator_call(client, emulator_url, "PUT", "/faults", {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3})
+        await emulator_call(
+            client,
+            emulator_url,
+            "PUT",
+            "/faults",
+            {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3},
+        )
         await ensure_topics(settings.kafka, settings.topics)
         await produce_export(
-            broker.bootstrap_servers, settings.topics.groups, settings.topics.messages,
-            groups=300, messages=50, partitions=PARTITIONS, prefix=f"naive-{tag}",
+            broker.bootstrap_servers,
+            settings.topics.groups,
+            settings.topics.messages,
+            groups=300,
+            messages=50,
+            partitions=PARTITIONS,
+            prefix=f"naive-{tag}",
         )
         await emulator_call(client, emulator_url, "PUT", "/faults", {})
         imported = await run_naive(
-            broker.bootstrap_servers, [settings.topics.messages], settings.topics.outcomes,
-            emulator_url, sdk_app_id=LOCAL_SDK_APP_ID, secret_key=LOCAL_SECRET_KEY, seconds=seconds,
+            broker.bootstrap_servers,
+            [settings.topics.messages],
+            settings.topics.outcomes,
+            emulator_url,
+            sdk_app_id=LOCAL_SDK_APP_ID,
+            secret_key=LOCAL_SECRET_KEY,
+            seconds=seconds,
             groups=[f"naive-{tag}-{g:05d}" for g in range(300)],
             on_groups_created=lambda: emulator_call(
-                client, emulator_url, "PUT", "/faults", {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3}
+                client,
+                emulator_url,
+                "PUT",
+                "/faults",
+                {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3},
             ),
         )
         stats = await emulator_call(client, emulator_url, "GET", "/stats")
     calls = sum(stats["calls"].get("import_group_msg", {}).values())
     return Result(
-        name="naive (one record at a time)", latency_ms=latency_ms, groups=300, messages=imported,
-        elapsed_s=seconds, messages_per_s=round(imported / seconds, 1),
-        ceiling_ratio=round(calls / CALLS_PER_SECOND / seconds, 3), avg_batch=1.0, peak_rss_mb=0.0,
-        rate_limited=int(stats.get("rate_limited", 0)), order_ok=True, counts_ok=True,
+        name="naive (one record at a time)",
+        latency_ms=latency_ms,
+        groups=300,
+        messages=imported,
+        elapsed_s=seconds,
+        messages_per_s=round(imported / seconds, 1),
+        ceiling_ratio=round(calls / CALLS_PER_SECOND / seconds, 3),
+        avg_batch=1.0,
+        peak_rss_mb=0.0,
+        rate_limited=int(stats.get("rate_limited", 0)),
+        order_ok=True,
+        counts_ok=True,
     )
 
 
-async def run_backlog_memory(broker: EmbeddedBroker, emulator_url: str, *, records: int, seconds: float) -> Result:
+async def run_backlog_memory(
+    broker: EmbeddedBroker, emulator_url: str, *, records: int, seconds: float
+) -> Result:
     tag = uuid.uuid4().hex[:8]
     settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
     groups = 2_000
     per_group = records // groups
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
-        await emulator_call(client, emulator_url, "PUT", "/faults", {"latency_ms": 60, "jitter_ms": 20})
+        await emulator_call(
+            client, emulator_url, "PUT", "/faults", {"latency_ms": 60, "jitter_ms": 20}
+        )
         await ensure_topics(settings.kafka, settings.topics)
         console.print(f"producing {groups * (per_group + 1):,} records ...")
         total = await produce_export(
-            broker.bootstrap_servers, settings.topics.groups, settings.topics.messages,
-            groups=groups, messages=per_group, partitions=PARTITIONS, prefix=f"rss-{tag}",
+            broker.bootstrap_servers,
+            settings.topics.groups,
+            settings.topics.messages,
+            groups=groups,
+            messages=per_group,
+            partitions=PARTITIONS,
+            prefix=f"rss-{tag}",
         )
         process = service_process(settings, log_path=RESULTS / "service-backlog.log").start()
         peak = [0]
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(process, peak, stop))
         started = time.monotonic()
-        outcomes = await collect(broker.bootstrap_servers, settings.topics.outcomes, total, timeout=seconds)
+        outcomes = await collect(
+            broker.bootstrap_servers, settings.topics.outcomes, total, timeout=seconds
+        )
         stop.set()
         await sampler
         process.terminate()
         elapsed = time.monotonic() - started
     return Result(
-        name=f"backlog of {total:,} records", latency_ms=60, groups=groups, messages=len(outcomes),
-        elapsed_s=round(elapsed, 1), messages_per_s=round(len(outcomes) / elapsed, 1), ceiling_ratio=0.0,
-        avg_batch=0.0, peak_rss_mb=round(peak[0] / 2**20, 1), rate_limited=0, order_ok=True, counts_ok=True,
+        name=f"backlog of {total:,} records",
+        latency_ms=60,
+        groups=groups,
+        messages=len(outcomes),
+        elapsed_s=round(elapsed, 1),
+        messages_per_s=round(len(outcomes) / elapsed, 1),
+        ceiling_ratio=0.0,
+        avg_batch=0.0,
+        peak_rss_mb=round(peak[0] / 2**20, 1),
+        rate_limited=0,
+        order_ok=True,
+        counts_ok=True,
     )
 
 
 def table(title: str, results: list[Result], naive: Result | None = None) -> Table:
     out = Table(title=title)
-    for column in ("run", "latency ms", "groups", "messages", "msg/s", "ratio to ceiling", "x naive",
-                   "avg batch", "peak RSS MB", "freq-limit errors", "order", "counts"):
+    for column in (
+        "run",
+        "latency ms",
+        "groups",
+        "messages",
+        "msg/s",
+        "ratio to ceiling",
+        "x naive",
+        "avg batch",
+        "peak RSS MB",
+        "freq-limit errors",
+        "order",
+        "counts",
+    ):
         out.add_column(column, justify="right")
     for r in results:
-        versus = f"{r.messages_per_s / naive.messages_per_s:.1f}" if naive and naive.messages_per_s else "-"
-        out.add_row(r.name, str(r.latency_ms), str(r.groups), f"{r.messages:,}", f"{r.messages_per_s:,.0f}",
-                    f"{r.ceiling_ratio:.3f}", versus, f"{r.avg_batch:.2f}", f"{r.peak_rss_mb:.0f}",
-                    str(r.rate_limited), "ok" if r.order_ok else "BROKEN", "ok" if r.counts_ok else "WRONG")
+        versus = (
+            f"{r.messages_per_s / naive.messages_per_s:.1f}"
+            if naive and naive.messages_per_s
+            else "-"
+        )
+        out.add_row(
+            r.name,
+            str(r.latency_ms),
+            str(r.groups),
+            f"{r.messages:,}",
+            f"{r.messages_per_s:,.0f}",
+            f"{r.ceiling_ratio:.3f}",
+            versus,
+            f"{r.avg_batch:.2f}",
+            f"{r.peak_rss_mb:.0f}",
+            str(r.rate_limited),
+            "ok" if r.order_ok else "BROKEN",
+            "ok" if r.counts_ok else "WRONG",
+        )
     return out
 
 
 async def main(args: argparse.Namespace) -> int:
     RESULTS.mkdir(exist_ok=True)
-    emulator, url = emulator_process(calls_per_second=CALLS_PER_SECOND, log_path=RESULTS / "emulator.log")
+    emulator, url = emulator_process(
+        calls_per_second=CALLS_PER_SECOND, log_path=RESULTS / "emulator.log"
+    )
     all_results: dict[str, list[dict]] = {}
     failed = False
     with EmbeddedBroker(log_path=RESULTS / "broker.log") as broker:
         emulator.start()
         try:
             wait_http_ok(f"{url}/_emulator/stats")
-            console.print("[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s")
-            main_run = await run_service(broker, url, latency_ms=60, groups=300, per_group=50, name="service")
+            console.print(
+                "[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s"
+            )
+            main_run = await run_service(
+                broker, url, latency_ms=60, groups=300, per_group=50, name="service"
+            )
             naive = await run_naive_baseline(broker, url, latency_ms=60, seconds=args.naive_seconds)
-            console.print(table("Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)", [main_run, naive], naive))
+            console.print(
+                table(
+                    "Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)",
+                    [main_run, naive],
+                    naive,
+                )
+            )
             all_results["main"] = [asdict(main_run), asdict(naive)]
             failed |= not (main_run.order_ok and main_run.counts_ok)
             if not args.quick:
@@ -265,12 +396,21 @@ async def main(args: argparse.Namespace) -> int:
                     for groups in (10, 100, 1000):
                         per_group = max(5, 6000 // groups)
                         console.print(f"sweep: {latency} ms, {groups} groups x {per_group}")
-                        result = await run_service(broker, url, latency_ms=latency, groups=groups, per_group=per_group, name=f"sweep {latency}ms/{groups}g")
+                        result = await run_service(
+                            broker,
+                            url,
+                            latency_ms=latency,
+                            groups=groups,
+                            per_group=per_group,
+                            name=f"sweep {latency}ms/{groups}g",
+                        )
                         sweep.append(result)
                         failed |= not (result.order_ok and result.counts_ok)
                 console.print(table("Sweep over latency and groups", sweep, naive))
                 all_results["sweep"] = [asdict(r) for r in sweep]
-                backlog = await run_backlog_memory(broker, url, records=args.backlog, seconds=args.backlog_seconds)
+                backlog = await run_backlog_memory(
+                    broker, url, records=args.backlog, seconds=args.backlog_seconds
+                )
                 console.print(table("Memory with a backlog waiting in the input topics", [backlog]))
                 all_results["backlog"] = [asdict(backlog)]
         finally:

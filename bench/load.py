@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Synthetic exports for the benchmark, produced fast with record batches."""
 
 from __future__ import annotations
@@ -14,24 +16,35 @@ BASE_TIME = int(time.time()) - 30 * 86_400
 
 
 def group_event(gid: str) -> bytes:
-    return json.dumps({
-        "type": "group.import",
-        "event_id": f"bench:group:{gid}",
-        "group": {"GroupId": gid, "Type": "Public", "Name": f"bench {gid}", "CreateTime": BASE_TIME - 10},
-    }).encode()
+    return json.dumps(
+        {
+            "type": "group.import",
+            "event_id": f"bench:group:{gid}",
+            "group": {
+                "GroupId": gid,
+                "Type": "Public",
+                "Name": f"bench {gid}",
+                "CreateTime": BASE_TIME - 10,
+            },
+        }
+    ).encode()
 
 
 def message_event(gid: str, n: int) -> bytes:
-    return json.dumps({
-        "type": "group.message.import",
-        "event_id": f"bench:msg:{gid}:{n:06d}",
-        "group_id": gid,
-        "message": {
-            "From_Account": f"user-{n % 17}",
-            "SendTime": BASE_TIME + n // 3,  # three messages per second: equal times are normal
-            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": f"message {n} of {gid} ✓"}}],
-        },
-    }).encode()
+    return json.dumps(
+        {
+            "type": "group.message.import",
+            "event_id": f"bench:msg:{gid}:{n:06d}",
+            "group_id": gid,
+            "message": {
+                "From_Account": f"user-{n % 17}",
+                "SendTime": BASE_TIME + n // 3,  # three messages per second: equal times are normal
+                "MsgBody": [
+                    {"MsgType": "TIMTextElem", "MsgContent": {"Text": f"message {n} of {gid} ✓"}}
+                ],
+            },
+        }
+    ).encode()
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -50,7 +63,9 @@ async def produce_export(
     prefix: str = "bench",
 ) -> int:
     """Produce ``groups`` group imports and ``messages`` messages per group, keyed by GroupId."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
+    )
     await producer.start()
     total = 0
     try:

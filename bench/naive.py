@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """What a first version would do: one record at a time, one message per call, commit each."""
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from collections.abc import Awaitable, Callable
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from service.domain.events import GroupMessage, GroupProfile
 from service.providers.ratelimit import RateLimiter
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache
-from service.domain.events import GroupMessage, GroupProfile
 
 
-async def run_naive(  # noqa: PLR0913
+async def run_naive(
     bootstrap: str,
     topics: list[str],
     outcomes_topic: str,
@@ -32,8 +34,11 @@ async def run_naive(  # noqa: PLR0913
     The groups are created first and not timed: the baseline measures message throughput.
     """
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=f"naive-{time.time_ns()}",
-        enable_auto_commit=False, auto_offset_reset="earliest",
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"naive-{time.time_ns()}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await consumer.start()
@@ -41,9 +46,13 @@ async def run_naive(  # noqa: PLR0913
     imported = 0
     async with httpx.AsyncClient(timeout=10) as client:
         provider = TencentProvider(
-            client, base_url=provider_url, sdk_app_id=sdk_app_id,
+            client,
+            base_url=provider_url,
+            sdk_app_id=sdk_app_id,
             admin_identifier="administrator",
-            user_sig=UserSigCache(sdk_app_id=sdk_app_id, identifier="administrator", secret_key=secret_key),
+            user_sig=UserSigCache(
+                sdk_app_id=sdk_app_id, identifier="administrator", secret_key=secret_key
+            ),
         )
         limiter = RateLimiter(190)
         for gid in groups:
@@ -63,7 +72,9 @@ async def run_naive(  # noqa: PLR0913
                         imported += 1
                 except Exception:  # noqa: BLE001, S110 - a naive consumer logs and moves on
                     pass
-                await producer.send_and_wait(outcomes_topic, json.dumps({"event_id": event["event_id"]}).encode())
+                await producer.send_and_wait(
+                    outcomes_topic, json.dumps({"event_id": event["event_id"]}).encode()
+                )
                 await consumer.commit()
         finally:
             await consumer.stop()

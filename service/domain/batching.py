@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Which queued messages of one group go together in one provider call."""
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ class Batchable(Protocol):
     """Anything with the topic a message belongs to (one call imports into one topic)."""
 
     @property
-    def topic_id(self) -> str | None: ...
+    def topic_id(self) -> str | None:
+        """The topic of the message (None: the group itself)."""
 
 
 def batch_size(queue: Sequence[Batchable], limit: int) -> int:

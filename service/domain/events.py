@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Input and outcome events: the shapes the contract fixes, as pydantic models.
 
 Inner objects keep the provider's documented field names verbatim (``GroupId``, ``MsgBody``...), so

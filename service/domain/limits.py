@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Documented limits of the providers, each in one place so a correction touches one line.
 
 Sources: ``shared/seeds`` (Tencent ``import_group``, ``import_group_msg`` 2024 and 2022 editions,
@@ -43,9 +45,7 @@ COMMUNITY_MAX_MEMBER_COUNT: Final = 100_000
 GROUP_ID_MAX_BYTES: Final = 48
 GENERATED_GROUP_ID_PREFIX: Final = "@TGS#"
 
-MESSAGE_TYPES: Final = frozenset(
-    {"TIMTextElem", "TIMFaceElem", "TIMLocationElem", "TIMCustomElem"}
-)
+MESSAGE_TYPES: Final = frozenset({"TIMTextElem", "TIMFaceElem", "TIMLocationElem", "TIMCustomElem"})
 MESSAGE_SIZE_LIMIT_2024: Final = 12_000
 MESSAGE_SIZE_LIMIT_2022: Final = 8_000
 

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Offset watermarks: which offset of a partition may be committed.
 
 Records of one partition finish out of order (different groups are in flight at once). The

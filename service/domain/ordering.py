@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Key-ordered lanes: work of one key runs strictly in order, different keys run at once.
 
 ``Lanes`` is the bookkeeping only: it queues items per key and says when a key needs a worker.

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Building the outcome event of each input event."""
 
 from __future__ import annotations
@@ -7,7 +9,9 @@ from service.domain.validation import Rejection, ValidEvent, ValidGroupImport
 
 
 def _event_type(event: ValidEvent) -> EventType:
-    return EventType.GROUP_IMPORT if isinstance(event, ValidGroupImport) else EventType.MESSAGE_IMPORT
+    return (
+        EventType.GROUP_IMPORT if isinstance(event, ValidGroupImport) else EventType.MESSAGE_IMPORT
+    )
 
 
 def rejected(rejection: Rejection, *, provider: str, source: SourceRef) -> OutcomeEvent:

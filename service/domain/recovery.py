@@ -1,4 +1,6 @@
-"""Finding messages that are already at the provider, so a resend after a crash imports nothing twice.
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Finding messages already at the provider, so a resend after a crash imports nothing twice.
 
 After a restart (or a timeout that may have been applied) the service pulls a group's recent
 history, newest first, and matches each pending message by sender, send time and Random. A match
@@ -71,12 +73,14 @@ class HistoryIndex:
             self.finished = True
 
     def judge(self, candidate: Candidate) -> tuple[Verdict, HistoryEntry | None]:
-        """Is ``candidate`` at the provider, absent, or does an older page decide?"""
+        """Say whether ``candidate`` is at the provider, absent, or needs an older page."""
         found = self.entries.get((candidate.sender, candidate.send_time, candidate.random))
         if found is not None:
             return Verdict.PRESENT, found
         if self.newest_time is None or candidate.send_time > self.newest_time:
             return Verdict.ABSENT, None
-        if self.finished or (self.oldest_time is not None and self.oldest_time < candidate.send_time):
+        if self.finished or (
+            self.oldest_time is not None and self.oldest_time < candidate.send_time
+        ):
             return Verdict.ABSENT, None
         return Verdict.NEED_OLDER, None

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """What to do after a provider call fails: the one retry policy of the service.
 
 Provider adapters map each provider code to an ``ErrorClass`` (their tables live beside them);
@@ -61,7 +63,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float) -> float:
     return ceiling * (0.5 + jitter / 2)
 
 
-def decide(
+def decide(  # noqa: PLR0911 - one return per decision reads best
     error_class: ErrorClass,
     *,
     attempt: int,

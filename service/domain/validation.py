@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Decoding records into events and checking every documented rule before a provider call.
 
 ``decode_envelope`` decides whether a record is an event at all (if not: dead letter).
@@ -166,7 +168,7 @@ def _key_text(key: bytes | None) -> str | None:
         return None
 
 
-def _check_group(group: GroupProfile, now: int) -> tuple[int, str] | None:  # noqa: PLR0911
+def _check_group(group: GroupProfile, now: int) -> tuple[int, str] | None:  # noqa: C901, PLR0911, PLR0912 - one branch per documented rule
     if group.Type not in limits.GROUP_TYPES:
         allowed = ", ".join(sorted(limits.GROUP_TYPES - {limits.UNSUPPORTED_GROUP_TYPE}))
         return limits.INVALID_PARAMETER, f"group.Type {group.Type!r} is not one of {allowed}"
@@ -245,8 +247,10 @@ def _check_message(  # noqa: PLR0911
         if element.MsgType not in limits.MESSAGE_TYPES:
             return (
                 limits.INVALID_PARAMETER,
-                f"message.MsgBody[{index}].MsgType {element.MsgType!r} is not supported "
-                f"(supported: {', '.join(sorted(limits.MESSAGE_TYPES))})",
+                (
+                    f"message.MsgBody[{index}].MsgType {element.MsgType!r} is not supported "
+                    f"(supported: {', '.join(sorted(limits.MESSAGE_TYPES))})"
+                ),
             )
         field, kind = _REQUIRED_CONTENT[element.MsgType]
         value = element.MsgContent.get(field)
@@ -269,7 +273,7 @@ def _check_message(  # noqa: PLR0911
     return None
 
 
-def validate_event(
+def validate_event(  # noqa: PLR0911 - one return per refusal
     record: InputRecord, envelope: Envelope, *, now: int, rules: Rules
 ) -> ValidEvent | Rejection:
     """Apply every documented rule to an event; the result is importable or a ``Rejection``."""

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The headers a dead-letter record carries on top of the original ones."""
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ MAX_REASON_BYTES = 1_000
 
 
 def dead_letter_headers(record: InputRecord, reason: str) -> list[tuple[str, bytes]]:
-    """Original headers, then ``error.reason``, ``error.topic``, ``error.partition``, ``error.offset``."""
+    """Original headers, then ``error.reason``, ``.topic``, ``.partition`` and ``.offset``."""
     return [
         *record.headers,
         ("error.reason", reason.encode("utf-8")[:MAX_REASON_BYTES]),

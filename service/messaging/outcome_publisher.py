@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Publishing outcome events and dead letters with acks=all (the Kafka side of ``OutcomeSink``).
 
 A plain aiokafka producer is used rather than FastStream's publisher so that a dead letter is the

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Reading a whole topic from its start to its current end (reports, verification, tests)."""
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ class TopicRecord:
     timestamp_ms: int
 
 
-async def read_topic(bootstrap_servers: str, topic: str, *, timeout_ms: int = 1_000) -> AsyncIterator[TopicRecord]:
+async def read_topic(  # noqa: C901 - paging with per-partition ends
+    bootstrap_servers: str, topic: str, *, timeout_ms: int = 1_000
+) -> AsyncIterator[TopicRecord]:
     """Yield every record of ``topic`` present when the call starts, partition by partition."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Creating the service's topics when they do not exist yet (a setting turns it off)."""
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ def topic_names(topics: TopicsSettings) -> list[str]:
 
 async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[str]:
     """Create missing topics with ``kafka.topic_partitions`` partitions; return those created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id=kafka.client_id)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers, client_id=kafka.client_id
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -24,7 +28,14 @@ async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[st
             return []
         try:
             await admin.create_topics(
-                [NewTopic(name, num_partitions=kafka.topic_partitions, replication_factor=kafka.replication_factor) for name in missing]
+                [
+                    NewTopic(
+                        name,
+                        num_partitions=kafka.topic_partitions,
+                        replication_factor=kafka.replication_factor,
+                    )
+                    for name in missing
+                ]
             )
         except TopicAlreadyExistsError:
             pass

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The one interface every provider adapter implements, and the values it returns.
 
 Adapters work like httpx transports: each receives a shared ``httpx.AsyncClient`` and a rate

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The one call budget of the process: every provider call waits here first.
 
 Calls are spaced evenly (one every ``1/rate`` seconds), so the provider sees a steady rate
@@ -87,7 +89,7 @@ class RateLimiter:
         delay = self.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
-        while (wait := self.window_delay()) > 0:
+        while (wait := self.window_delay()) > 0:  # noqa: ASYNC110 - the window moves with time, not an event
             await asyncio.sleep(wait)
         self.release()
         waited = self._clock() - started
@@ -131,7 +133,7 @@ class ApiBudgets:
 
 
 def replica_rate(app_rate: float, held_partitions: int, total_partitions: int) -> float | None:
-    """This replica's share of the app-wide rate: proportional to the input partitions it holds.
+    """The replica's share of the app-wide rate: proportional to the input partitions it holds.
 
     None when there is nothing to share yet (no partitions known or held).
     """

@@ -1,4 +1,6 @@
-"""Tencent Cloud Chat REST adapter: ``import_group``, ``import_group_msg``, ``group_msg_get_simple``.
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Tencent Cloud Chat REST adapter: import_group, import_group_msg, group_msg_get_simple.
 
 Calls are not rate-limited here: the caller waits on the call budget first (the engine does, so
 that it can cut a batch at the moment its call may leave).
@@ -80,7 +82,7 @@ class TencentProvider:
     name = "tencent"
     messages_per_call = limits.MESSAGES_PER_CALL
 
-    def __init__(  # noqa: PLR0913 - each is one documented request parameter or dependency
+    def __init__(
         self,
         client: httpx.AsyncClient,
         *,
@@ -183,9 +185,7 @@ class TencentProvider:
         for item in results:
             code = int(item.get("Result", 0))
             if code == 0:
-                answers.append(
-                    MessageResult(0, int(item["MsgSeq"]), int(item.get("MsgTime") or 0))
-                )
+                answers.append(MessageResult(0, int(item["MsgSeq"]), int(item.get("MsgTime") or 0)))
             else:
                 answers.append(MessageResult(code, info=_result_info(code)))
         return answers

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """TLSSigAPIv2 UserSig: the signature Tencent Cloud Chat REST calls carry in their URL.
 
 ``sign_user_sig`` makes one, ``verify_user_sig`` checks one (the emulator's side), and

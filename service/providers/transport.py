@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The httpx transport the provider adapters' client uses: small pools, plain asyncio sockets.
 
 Two costs of httpx's default transport dominate the service's CPU at a provider's full rate

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The import engine: key-ordered concurrency over records, provider calls, outcomes, offsets.
 
 Records are submitted in partition order and never block the consumer. Each record ends as
@@ -16,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 import structlog
@@ -124,7 +127,9 @@ class Engine:
         self._metrics = metrics
         self._budgets = budgets
         self._clock = clock
-        self._per_call = min(messages_per_call or provider.messages_per_call, provider.messages_per_call)
+        self._per_call = min(
+            messages_per_call or provider.messages_per_call, provider.messages_per_call
+        )
         self._slots = asyncio.Semaphore(max_in_flight_calls)
         self._rng = random.Random()  # noqa: S311 - back-off jitter, not security
         self._trackers: dict[TopicPartition, OffsetTracker] = {}
@@ -195,7 +200,9 @@ class Engine:
     def _start_lane(self, key: LaneKey) -> None:
         state = LaneState()
         self._lane_states[key] = state
-        runner = self._run_group_lane if key[0] is EventType.GROUP_IMPORT else self._run_message_lane
+        runner = (
+            self._run_group_lane if key[0] is EventType.GROUP_IMPORT else self._run_message_lane
+        )
         task = asyncio.create_task(self._lane_guard(key, runner, state))
         self._lane_tasks[key] = task
 
@@ -333,11 +340,15 @@ class Engine:
                     await self._finish(recovered)
                 if not pending:
                     return
-            messages = [item.event.message for item in pending]  # type: ignore[union-attr]
             current = pending
             result = await self._attempt(
                 IMPORT_MESSAGES,
-                lambda: self._provider.import_messages(group_id, topic_id, messages),
+                partial(
+                    self._provider.import_messages,
+                    group_id,
+                    topic_id,
+                    [item.event.message for item in current],  # type: ignore[union-attr]
+                ),
                 current,
                 state,
                 verify_ambiguous=True,
@@ -461,7 +472,7 @@ class Engine:
 
     # -------------------------------------------------------------- retrying
 
-    async def _attempt(  # noqa: PLR0913
+    async def _attempt(  # noqa: C901, PLR0912, PLR0913, PLR0915 - the retry loop, one branch per action
         self,
         api: str,
         call: Callable[[], Awaitable[T]],
@@ -498,7 +509,9 @@ class Engine:
                     error = None
             if error is not None:
                 exc = error
-                self.provider_unreachable = exc.code == 0 and exc.error_class is ErrorClass.AMBIGUOUS
+                self.provider_unreachable = (
+                    exc.code == 0 and exc.error_class is ErrorClass.AMBIGUOUS
+                )
                 if exc.error_class is ErrorClass.THROTTLED:
                     limiter.penalise(THROTTLE_PAUSE_SECONDS)
                 self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
@@ -539,7 +552,9 @@ class Engine:
                 log.warning("provider accepts the configuration again; calls resumed")
             return answer
 
-    def _log_retry(self, api: str, exc: ProviderError, delay: float, items: Sequence[WorkItem]) -> None:
+    def _log_retry(
+        self, api: str, exc: ProviderError, delay: float, items: Sequence[WorkItem]
+    ) -> None:
         first = items[0] if items else None
         log.info(
             "provider call will be retried",
@@ -602,7 +617,10 @@ class Engine:
         await self._retry_publish(lambda: self._sink.publish_outcomes([o for _, o in pairs]))
         for record, outcome in pairs:
             self._metrics.outcomes.labels(
-                outcome.type, outcome.status.value, str(outcome.error_code), outcome.detected_by.value
+                outcome.type,
+                outcome.status.value,
+                str(outcome.error_code),
+                outcome.detected_by.value,
             ).inc()
             if outcome.status.value == "failed":
                 log.info(
@@ -640,7 +658,9 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - any broker failure: keep the record unfinished, retry
                 delay = PUBLISH_RETRY_SECONDS[min(attempt, len(PUBLISH_RETRY_SECONDS) - 1)]
                 attempt += 1
-                log.warning("publishing failed; retrying", error=type(exc).__name__, delay_seconds=delay)
+                log.warning(
+                    "publishing failed; retrying", error=type(exc).__name__, delay_seconds=delay
+                )
                 await asyncio.sleep(delay)
             else:
                 return
@@ -712,14 +732,19 @@ class Engine:
                 task.cancel()
             self._lane_tp.pop(key, None)
         self._groups.forget_creations()
-        marks = {tp: mark for tp in revoked if (tracker := self._trackers.pop(tp, None)) is not None and (mark := tracker.watermark) is not None}
+        marks = {
+            tp: mark
+            for tp in revoked
+            if (tracker := self._trackers.pop(tp, None)) is not None
+            and (mark := tracker.watermark) is not None
+        }
         for tp in revoked:
             self._unfinished.pop(tp, None)
             self._generation[tp] += 1
         return marks
 
     async def drain(self, timeout: float) -> dict[TopicPartition, int]:
-        """Stop taking records and finish in-flight work within ``timeout``; return final offsets."""
+        """Stop taking records, finish in-flight work within ``timeout``; return final offsets."""
         self._accepting = False
         return await self.release_partitions(list(self._trackers), timeout)
 

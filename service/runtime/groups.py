@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """What this process knows about each group's existence at the provider.
 
 Messages of a group wait while its ``group.import`` is queued or in flight here, fail at once
@@ -72,7 +74,7 @@ class GroupRegistry:
         facts.created_here = facts.created_here or created_here
 
     def import_failed(self, group_id: str, code: int, info: str) -> None:
-        """The group's import failed; its messages fail with ``code`` unless another import works."""
+        """The import failed; its messages fail with ``code`` unless another import works."""
         facts = self._update(group_id)
         facts.pending_imports = max(0, facts.pending_imports - 1)
         if facts.status is not GroupStatus.EXISTS and facts.pending_imports == 0:

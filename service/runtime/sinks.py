@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Where the engine sends what it decides: outcome events and dead letters (Kafka adapters)."""
 
 from __future__ import annotations

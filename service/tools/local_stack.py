@@ -1,4 +1,6 @@
-"""Running the pieces on one machine: settings as environment, the service and emulator as processes.
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Running the pieces on one machine: settings as environment, service and emulator as processes.
 
 Used by the demo, the benchmark and the crash tests, which need a real process to kill.
 """
@@ -53,7 +55,9 @@ def _clean_environ() -> dict[str, str]:
 class ManagedProcess:
     """A child process of ours: start, signal, kill, wait, and its memory."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], *, log_path: Path | None = None) -> None:
+    def __init__(
+        self, args: list[str], env: Mapping[str, str], *, log_path: Path | None = None
+    ) -> None:
         self._args = args
         self._env = {**_clean_environ(), **env}
         self._log_path = log_path
@@ -107,10 +111,12 @@ class ManagedProcess:
 
 def service_process(settings: Settings, *, log_path: Path | None = None) -> ManagedProcess:
     """``chat-import run`` in a child process with ``settings``."""
-    return ManagedProcess([sys.executable, "-m", "service", "run"], settings_env(settings), log_path=log_path)
+    return ManagedProcess(
+        [sys.executable, "-m", "service", "run"], settings_env(settings), log_path=log_path
+    )
 
 
-def emulator_process(  # noqa: PLR0913 - the emulator's knobs
+def emulator_process(
     *,
     port: int | None = None,
     latency_ms: float = 0.0,
@@ -126,11 +132,18 @@ def emulator_process(  # noqa: PLR0913 - the emulator's knobs
         "CHAT_IMPORT_LOG_LEVEL": "WARNING",
     }
     args = [
-        sys.executable, "-m", "service", "emulator",
-        "--port", str(chosen),
-        "--latency-ms", str(latency_ms),
-        "--jitter-ms", str(jitter_ms),
-        "--calls-per-second", str(calls_per_second),
+        sys.executable,
+        "-m",
+        "service",
+        "emulator",
+        "--port",
+        str(chosen),
+        "--latency-ms",
+        str(latency_ms),
+        "--jitter-ms",
+        str(jitter_ms),
+        "--calls-per-second",
+        str(calls_per_second),
     ]
     return ManagedProcess(args, env, log_path=log_path), f"http://127.0.0.1:{chosen}"
 

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """``chat-import report``: what the outcomes topic says about a migration."""
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def summarise(outcomes: list[tuple[dict[str, object], int]]) -> Summary:
     return summary
 
 
-async def load_outcomes(bootstrap_servers: str, topic: str) -> tuple[list[tuple[dict[str, object], int]], int]:
+async def load_outcomes(
+    bootstrap_servers: str, topic: str
+) -> tuple[list[tuple[dict[str, object], int]], int]:
     """Every outcome of the topic with its timestamp, and the count of unreadable records."""
     outcomes: list[tuple[dict[str, object], int]] = []
     unreadable = 0
@@ -117,4 +121,6 @@ def render(summary: Summary, console: Console, *, top: int = 5) -> None:
     for name, group in sorted(summary.groups.items(), key=lambda kv: -kv[1].seconds)[:top]:
         slow.add_row(name, f"{group.seconds:.1f}", str(group.imported + group.failed))
     console.print(slow)
-    console.print(f"outcome records read: {summary.outcomes_read}; unreadable: {summary.unreadable}")
+    console.print(
+        f"outcome records read: {summary.outcomes_read}; unreadable: {summary.unreadable}"
+    )

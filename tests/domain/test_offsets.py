@@ -1,3 +1,6 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,12 +34,8 @@ class TestOffsetTracker:
         """Reading an offset below one already read is a bug the tracker refuses."""
         tracker = OffsetTracker()
         tracker.read(3)
-        try:
+        with pytest.raises(ValueError, match="offset 2"):
             tracker.read(2)
-        except ValueError as exc:
-            assert "offset 2" in str(exc)
-        else:
-            raise AssertionError("expected ValueError")
 
     @given(
         st.lists(st.integers(min_value=1, max_value=3), min_size=1, max_size=60),

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 import json
 
 import pytest
@@ -67,7 +69,9 @@ class TestDecodeEnvelope:
 
     def test_type_is_read_from_the_payload(self):
         """The event type comes from the payload, whatever topic it came on."""
-        assert EventType.MESSAGE_IMPORT == decode_envelope(json.dumps(message_event()).encode()).type
+        assert (
+            EventType.MESSAGE_IMPORT == decode_envelope(json.dumps(message_event()).encode()).type
+        )
 
 
 class TestGroupRules:
@@ -100,7 +104,9 @@ class TestGroupRules:
 
     def test_community_allows_more_members(self):
         """Community groups take up to 100,000 members."""
-        assert isinstance(check(group_event(Type="Community", MaxMemberCount=100_000)), ValidGroupImport)
+        assert isinstance(
+            check(group_event(Type="Community", MaxMemberCount=100_000)), ValidGroupImport
+        )
 
     def test_missing_name_is_refused(self):
         """Name is required (10004)."""
@@ -151,7 +157,11 @@ class TestMessageRules:
             ({"MsgBody": [{"MsgType": "TIMSoundElem", "MsgContent": {}}]}, 10004, "TIMSoundElem"),
             ({"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": 5}}]}, 10004, "Text"),
             ({"From_Account": ""}, 10004, "From_Account"),
-            ({"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 12_000}}]}, 80002, "bytes"),
+            (
+                {"MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 12_000}}]},
+                80002,
+                "bytes",
+            ),
             ({"Extra": 1}, 10004, "message.Extra"),
         ],
     )
@@ -163,7 +173,9 @@ class TestMessageRules:
 
     def test_older_size_limit_is_a_setting(self):
         """With the 2022 edition's 8,000 bytes, a 9,000-byte message is refused with 80002."""
-        event = message_event(MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 9_000}}])
+        event = message_event(
+            MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 9_000}}]
+        )
         assert isinstance(check(event), ValidMessageImport)
         result = check(event, rules=Rules(message_size_limit=limits.MESSAGE_SIZE_LIMIT_2022))
         assert isinstance(result, Rejection)
@@ -171,7 +183,9 @@ class TestMessageRules:
 
     def test_size_counts_utf8_bytes(self):
         """4,001 three-byte characters are over 12,000 bytes."""
-        event = message_event(MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "語" * 4_001}}])
+        event = message_event(
+            MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "語" * 4_001}}]
+        )
         result = check(event)
         assert isinstance(result, Rejection)
         assert limits.MESSAGE_TOO_LARGE == result.code

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 import asyncio
 
 from hypothesis import given
@@ -80,6 +82,9 @@ class TestReplicaRate:
     @given(st.integers(min_value=1, max_value=64), st.integers(min_value=1, max_value=8))
     def test_shares_of_a_full_assignment_add_up_to_the_budget(self, partitions, replicas):
         """However partitions are split among replicas, their rates add up to the app budget."""
-        sizes = [partitions // replicas + (1 if i < partitions % replicas else 0) for i in range(replicas)]
+        sizes = [
+            partitions // replicas + (1 if i < partitions % replicas else 0)
+            for i in range(replicas)
+        ]
         total = sum(replica_rate(200, size, partitions) or 0 for size in sizes)
-        assert round(200, 6) == round(total, 6)
+        assert 200 == round(total, 6)

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 import json
 from urllib.parse import parse_qs
 
@@ -6,7 +8,12 @@ import pytest
 
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.retry_policy import ErrorClass
-from service.errors import AmbiguousProviderError, ConfigurationError, PermanentProviderError, ProviderError
+from service.errors import (
+    AmbiguousProviderError,
+    ConfigurationError,
+    PermanentProviderError,
+    ProviderError,
+)
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache, verify_user_sig
 
@@ -34,7 +41,9 @@ def message(n: int) -> GroupMessage:
 
 
 def ok(**fields: object) -> httpx.Response:
-    return httpx.Response(200, json={"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", **fields})
+    return httpx.Response(
+        200, json={"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", **fields}
+    )
 
 
 def fail(code: int) -> httpx.Response:
@@ -52,7 +61,9 @@ class TestRequests:
             return ok(GroupId="g-1")
 
         await provider(handler).import_group(GroupProfile(GroupId="g-1", Type="Public", Name="n"))
-        verify_user_sig(seen["usersig"][0], sdk_app_id=1400000001, identifier="administrator", secret_key=KEY)
+        verify_user_sig(
+            seen["usersig"][0], sdk_app_id=1400000001, identifier="administrator", secret_key=KEY
+        )
         assert (
             ["/v4/group_open_http_svc/import_group"],
             ["1400000001"],
@@ -73,9 +84,15 @@ class TestRequests:
 
         def handler(request: httpx.Request) -> httpx.Response:
             bodies.append(json.loads(request.content))
-            return ok(ImportMsgResult=[{"MsgSeq": i + 1, "MsgTime": 1000 + i, "Result": 0} for i in range(3)])
+            return ok(
+                ImportMsgResult=[
+                    {"MsgSeq": i + 1, "MsgTime": 1000 + i, "Result": 0} for i in range(3)
+                ]
+            )
 
-        results = await provider(handler).import_messages("g-1", None, [message(0), message(1), message(2)])
+        results = await provider(handler).import_messages(
+            "g-1", None, [message(0), message(1), message(2)]
+        )
         assert [0, 1, 2] == [m["Random"] for m in bodies[0]["MsgList"]]
         assert [1, 2, 3] == [r.msg_seq for r in results]
 
@@ -85,18 +102,24 @@ class TestAnswers:
         """A Result of 80002 for one message leaves its batch-mates imported."""
 
         def handler(request: httpx.Request) -> httpx.Response:
-            return ok(ImportMsgResult=[
-                {"MsgSeq": 1, "MsgTime": 1, "Result": 0},
-                {"MsgSeq": 0, "MsgTime": 0, "Result": 80002},
-                {"MsgSeq": 2, "MsgTime": 3, "Result": 0},
-            ])
+            return ok(
+                ImportMsgResult=[
+                    {"MsgSeq": 1, "MsgTime": 1, "Result": 0},
+                    {"MsgSeq": 0, "MsgTime": 0, "Result": 80002},
+                    {"MsgSeq": 2, "MsgTime": 3, "Result": 0},
+                ]
+            )
 
-        results = await provider(handler).import_messages("g", None, [message(0), message(1), message(2)])
+        results = await provider(handler).import_messages(
+            "g", None, [message(0), message(1), message(2)]
+        )
         assert [0, 80002, 0] == [r.code for r in results]
 
     async def test_existing_group_counts_as_imported(self):
         """10021 after a crash: the group is already there."""
-        result = await provider(lambda r: fail(10021)).import_group(GroupProfile(GroupId="g", Type="Public", Name="n"))
+        result = await provider(lambda r: fail(10021)).import_group(
+            GroupProfile(GroupId="g", Type="Public", Name="n")
+        )
         assert (True, "g") == (result.already_existed, result.group_id)
 
     @pytest.mark.parametrize(
@@ -140,10 +163,27 @@ class TestAnswers:
         """RspMsgList entries become history entries in the provider's order."""
 
         def handler(request: httpx.Request) -> httpx.Response:
-            return ok(RspMsgList=[
-                {"From_Account": "a", "MsgRandom": 5, "MsgSeq": 9, "MsgTimeStamp": 90, "IsPlaceMsg": 0, "MsgBody": []},
-                {"From_Account": "b", "MsgRandom": 4, "MsgSeq": 8, "MsgTimeStamp": 80, "IsPlaceMsg": 0, "MsgBody": []},
-            ], IsFinished=1)
+            return ok(
+                RspMsgList=[
+                    {
+                        "From_Account": "a",
+                        "MsgRandom": 5,
+                        "MsgSeq": 9,
+                        "MsgTimeStamp": 90,
+                        "IsPlaceMsg": 0,
+                        "MsgBody": [],
+                    },
+                    {
+                        "From_Account": "b",
+                        "MsgRandom": 4,
+                        "MsgSeq": 8,
+                        "MsgTimeStamp": 80,
+                        "IsPlaceMsg": 0,
+                        "MsgBody": [],
+                    },
+                ],
+                IsFinished=1,
+            )
 
         page = await provider(handler).history("g", None, before_seq=None, limit=20)
         assert [(9, "a", 5), (8, "b", 4)] == [(e.msg_seq, e.sender, e.random) for e in page.entries]

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 import base64
 import hashlib
 import hmac
@@ -26,10 +28,18 @@ def decode(sig: str) -> dict[str, object]:
 class TestSignUserSig:
     def test_document_follows_tls_sig_api_v2(self):
         """The decoded sig carries version 2.0 and the HMAC-SHA256 of the documented content."""
-        sig = sign_user_sig(sdk_app_id=1400000001, identifier="administrator", secret_key=KEY, expire=86400, now=1_700_000_000)
+        sig = sign_user_sig(
+            sdk_app_id=1400000001,
+            identifier="administrator",
+            secret_key=KEY,
+            expire=86400,
+            now=1_700_000_000,
+        )
         document = decode(sig)
         content = "TLS.identifier:administrator\nTLS.sdkappid:1400000001\nTLS.time:1700000000\nTLS.expire:86400\n"
-        expected = base64.b64encode(hmac.new(KEY.encode(), content.encode(), hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(KEY.encode(), content.encode(), hashlib.sha256).digest()
+        ).decode()
         assert {
             "TLS.ver": "2.0",
             "TLS.identifier": "administrator",
@@ -47,7 +57,10 @@ class TestSignUserSig:
     def test_round_trip_verifies(self):
         """A fresh sig verifies with the same key."""
         sig = sign_user_sig(sdk_app_id=7, identifier="admin", secret_key=KEY)
-        assert "admin" == verify_user_sig(sig, sdk_app_id=7, identifier="admin", secret_key=KEY).identifier
+        assert (
+            "admin"
+            == verify_user_sig(sig, sdk_app_id=7, identifier="admin", secret_key=KEY).identifier
+        )
 
     def test_wrong_key_is_invalid(self):
         """Signed with another key: 70003."""
@@ -68,7 +81,9 @@ class TestUserSigCache:
     def test_reuses_until_half_the_lifetime(self):
         """The same sig serves until renewal is due, then a new one is signed."""
         now = [1000.0]
-        cache = UserSigCache(sdk_app_id=7, identifier="a", secret_key=KEY, expire=100, clock=lambda: now[0])
+        cache = UserSigCache(
+            sdk_app_id=7, identifier="a", secret_key=KEY, expire=100, clock=lambda: now[0]
+        )
         first = cache.current()
         now[0] = 1049.0
         second = cache.current()

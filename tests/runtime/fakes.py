@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """In-memory stand-ins for the provider and the Kafka sink, for engine tests."""
 
 from __future__ import annotations
@@ -7,8 +9,8 @@ from collections.abc import Sequence
 
 from service.domain.events import GroupMessage, GroupProfile, InputRecord, OutcomeEvent
 from service.domain.recovery import Candidate, HistoryEntry
-from service.errors import AmbiguousProviderError, PermanentProviderError, ProviderError
 from service.domain.retry_policy import ErrorClass
+from service.errors import AmbiguousProviderError, PermanentProviderError, ProviderError
 from service.providers.base import GroupResult, HistoryPage, MessageResult
 
 
@@ -70,7 +72,8 @@ class FakeProvider:
         top = len(stored) if before_seq is None else min(before_seq, len(stored))
         chosen = [stored[i - 1] for i in range(top, max(0, top - limit), -1)]
         entries = tuple(
-            HistoryEntry(m.From_Account, m.SendTime, m.Random or 0, seq, m.SendTime) for m, seq in chosen
+            HistoryEntry(m.From_Account, m.SendTime, m.Random or 0, seq, m.SendTime)
+            for m, seq in chosen
         )
         return HistoryPage(entries, finished=top - limit <= 0)
 

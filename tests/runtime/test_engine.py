@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 import json
 
 import pytest
@@ -28,8 +30,16 @@ class Feed:
         return InputRecord(topic, 0, offset, key.encode() if key else None, raw)
 
     def group(self, gid: str, **extra: object) -> InputRecord:
-        body = {"GroupId": gid, "Type": "Public", "Name": f"name {gid}", "CreateTime": NOW - 10_000, **extra}
-        return self.record("groups", gid, {"type": "group.import", "event_id": f"g:{gid}", "group": body})
+        body = {
+            "GroupId": gid,
+            "Type": "Public",
+            "Name": f"name {gid}",
+            "CreateTime": NOW - 10_000,
+            **extra,
+        }
+        return self.record(
+            "groups", gid, {"type": "group.import", "event_id": f"g:{gid}", "group": body}
+        )
 
     def message(self, gid: str, n: int, **extra: object) -> InputRecord:
         message = {
@@ -39,7 +49,14 @@ class Feed:
             **extra,
         }
         return self.record(
-            "messages", gid, {"type": "group.message.import", "event_id": f"m:{gid}:{n}", "group_id": gid, "message": message}
+            "messages",
+            gid,
+            {
+                "type": "group.message.import",
+                "event_id": f"m:{gid}:{n}",
+                "group_id": gid,
+                "message": message,
+            },
         )
 
 
@@ -47,7 +64,9 @@ def engine(provider: FakeProvider, sink: FakeSink, **policy: float) -> Engine:
     return Engine(
         provider,
         sink,
-        policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.05, group_wait_seconds=policy.get("group_wait", 5.0)),
+        policy=RetryPolicy(
+            initial_seconds=0.01, max_seconds=0.05, group_wait_seconds=policy.get("group_wait", 5.0)
+        ),
         rules=Rules(),
         max_in_flight_calls=64,
         metrics=Metrics(),
@@ -72,7 +91,9 @@ class TestEngine:
         outcomes = by_event(sink)
         assert 21 == len(sink.outcomes) == len(outcomes)
         assert [n + 1 for n in range(20)] == [outcomes[f"m:g1:{n}"].msg_seq for n in range(20)]
-        assert [f"m{n}" for n in range(20)] == [m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages["g1"]]
+        assert [f"m{n}" for n in range(20)] == [
+            m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages["g1"]
+        ]
 
     async def test_batches_follow_the_queue_up_to_seven(self):
         """Messages queued while a call is in flight go together, at most seven per call."""
@@ -92,15 +113,22 @@ class TestEngine:
         eng.submit(feed.message("g1", 0))
         eng.submit(feed.group("g1"))
         assert await eng.wait_idle(5)
-        assert ("imported", 1) == (by_event(sink)["m:g1:0"].status.value, by_event(sink)["m:g1:0"].msg_seq)
+        assert ("imported", 1) == (
+            by_event(sink)["m:g1:0"].status.value,
+            by_event(sink)["m:g1:0"].msg_seq,
+        )
 
     async def test_group_that_never_comes_fails_its_messages_with_10010(self):
         """10010 holds the group only up to the wait setting, then fails its events with 10010."""
         provider, sink, feed = FakeProvider(), FakeSink(), Feed()
         eng = Engine(
-            provider, sink,
+            provider,
+            sink,
             policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
-            rules=Rules(), max_in_flight_calls=4, metrics=Metrics(), budgets=ApiBudgets(100_000),
+            rules=Rules(),
+            max_in_flight_calls=4,
+            metrics=Metrics(),
+            budgets=ApiBudgets(100_000),
         )
         eng.submit(feed.message("ghost", 0))
         assert await eng.wait_idle(5)
@@ -115,10 +143,17 @@ class TestEngine:
         for n in range(5):
             eng.submit(feed.message("g1", n, Random=10 + n))
         assert await eng.wait_idle(5)
-        statuses = {k: (o.status.value, o.error_code) for k, o in by_event(sink).items() if k.startswith("m:")}
+        statuses = {
+            k: (o.status.value, o.error_code)
+            for k, o in by_event(sink).items()
+            if k.startswith("m:")
+        }
         assert {
-            "m:g1:0": ("imported", 0), "m:g1:1": ("imported", 0), "m:g1:2": ("imported", 0),
-            "m:g1:3": ("failed", 80001), "m:g1:4": ("imported", 0),
+            "m:g1:0": ("imported", 0),
+            "m:g1:1": ("imported", 0),
+            "m:g1:2": ("imported", 0),
+            "m:g1:3": ("failed", 80001),
+            "m:g1:4": ("imported", 0),
         } == statuses
 
     async def test_junk_goes_to_dead_letter_and_invalid_events_fail_without_a_call(self):
@@ -129,7 +164,10 @@ class TestEngine:
         eng.submit(feed.group("g1", Name="x" * 40))
         assert await eng.wait_idle(5)
         assert (1, [], 10004, "service") == (
-            len(sink.dead_letters), provider.calls, sink.outcomes[0].error_code, sink.outcomes[0].detected_by.value
+            len(sink.dead_letters),
+            provider.calls,
+            sink.outcomes[0].error_code,
+            sink.outcomes[0].detected_by.value,
         )
 
     async def test_messages_of_a_refused_group_fail_fast(self):
@@ -150,7 +188,10 @@ class TestEngine:
         provider.failures = [RetryableProviderError(10002, "busy", ErrorClass.RETRY)] * 2
         eng.submit(feed.message("g1", 0))
         assert await eng.wait_idle(5)
-        assert ("imported", 3) == (by_event(sink)["m:g1:0"].status.value, by_event(sink)["m:g1:0"].attempts)
+        assert ("imported", 3) == (
+            by_event(sink)["m:g1:0"].status.value,
+            by_event(sink)["m:g1:0"].attempts,
+        )
 
     async def test_applied_then_reset_is_not_imported_twice(self):
         """After an ambiguous failure the history shows the batch applied: recovered, not resent."""
@@ -165,7 +206,8 @@ class TestEngine:
         outcomes = by_event(sink)
         assert 3 == len(provider.messages["g1"])
         assert [("recovered", n + 1) for n in range(3)] == [
-            (outcomes[f"m:g1:{n}"].detected_by.value, outcomes[f"m:g1:{n}"].msg_seq) for n in range(3)
+            (outcomes[f"m:g1:{n}"].detected_by.value, outcomes[f"m:g1:{n}"].msg_seq)
+            for n in range(3)
         ]
 
     async def test_restart_recovers_messages_already_imported(self):
@@ -185,7 +227,9 @@ class TestEngine:
         assert await second.wait_idle(5)
         outcomes = by_event(second_sink)
         assert 10 == len(provider.messages["g1"])
-        assert ["recovered"] * 6 + ["provider"] * 4 == [outcomes[f"m:g1:{n}"].detected_by.value for n in range(10)]
+        assert ["recovered"] * 6 + ["provider"] * 4 == [
+            outcomes[f"m:g1:{n}"].detected_by.value for n in range(10)
+        ]
         assert list(range(1, 11)) == [outcomes[f"m:g1:{n}"].msg_seq for n in range(10)]
 
     async def test_watermark_waits_for_the_slowest_group(self):
@@ -232,4 +276,6 @@ async def test_order_is_kept_per_group_under_concurrency(groups):
             eng.submit(feed.message(f"g{g}", n))
     assert await eng.wait_idle(10)
     for g in range(groups):
-        assert [f"m{n}" for n in range(30)] == [m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages[f"g{g}"]]
+        assert [f"m{n}" for n in range(30)] == [
+            m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages[f"g{g}"]
+        ]
