@@ -150,7 +150,7 @@ class Service:
         engine = self.state.engine
         if engine is None or self.state.stopping:
             return
-        for count, raw in enumerate(message.raw_message, start=1):  # type: ignore[arg-type]
+        for count, raw in enumerate(message.raw_message, start=1):
             engine.submit(to_record(raw))
             if count % SUBMIT_SLICE == 0:
                 # Let calls whose slot has come leave on time: a long synchronous run here
@@ -167,7 +167,9 @@ class Service:
         if settings.kafka.create_topics:
             created = await ensure_topics(settings.kafka, settings.topics)
             if created:
-                log.info("created topics", topics=created, partitions=settings.kafka.topic_partitions)
+                log.info(
+                    "created topics", topics=created, partitions=settings.kafka.topic_partitions
+                )
         pipeline = settings.pipeline
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
@@ -229,7 +231,9 @@ class Service:
     async def _on_shutdown(self) -> None:
         state = self.state
         state.stopping = True
-        log.info("stopping: draining in-flight work", drain_seconds=self.settings.pipeline.drain_seconds)
+        log.info(
+            "stopping: draining in-flight work", drain_seconds=self.settings.pipeline.drain_seconds
+        )
         consumer = state.consumer
         if consumer is not None:
             with contextlib.suppress(Exception):
@@ -326,7 +330,9 @@ class Service:
                 continue
             with contextlib.suppress(Exception):
                 position = await consumer.position(tp)
-                self.state.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, high - position))
+                self.state.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, high - position)
+                )
 
     # ----------------------------------------------------------- rebalance
 
@@ -356,7 +362,9 @@ class Service:
         held = consumer.assignment()
         self.state.paused &= set(held)
         self.state.metrics.assigned_partitions.set(len(held))
-        log.info("partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in held))
+        log.info(
+            "partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in held)
+        )
         if self.settings.pipeline.replica_calls_per_second is not None:
             return
         total = 0
@@ -366,7 +374,9 @@ class Service:
         if rate is not None:
             budgets.set_rate(rate)
             self.state.metrics.rate_budget.set(rate)
-            log.info("call budget share", calls_per_second=round(rate, 2), partitions=len(held), of=total)
+            log.info(
+                "call budget share", calls_per_second=round(rate, 2), partitions=len(held), of=total
+            )
 
 
 def create_app(settings: Settings) -> FastStream:

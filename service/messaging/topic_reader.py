@@ -33,7 +33,7 @@ async def read_topic(  # noqa: C901 - paging with per-partition ends
     try:
         partitions = consumer.partitions_for_topic(topic)
         if partitions is None:
-            await consumer.client.force_metadata_update()  # type: ignore[no-untyped-call]
+            await consumer.client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:

@@ -255,6 +255,8 @@ class Engine:
         result = await self._attempt(
             IMPORT_GROUP, lambda: self._provider.import_group(event.group), [item], state
         )
+        if isinstance(result, _Verify):  # pragma: no cover - only message imports verify
+            return
         if isinstance(result, _GiveUp):
             self._group_refused(event.group_id, result.code, result.info)
             outcome = outcomes.failed(
@@ -508,34 +510,33 @@ class Engine:
                 else:
                     error = None
             if error is not None:
-                exc = error
                 self.provider_unreachable = (
-                    exc.code == 0 and exc.error_class is ErrorClass.AMBIGUOUS
+                    error.code == 0 and error.error_class is ErrorClass.AMBIGUOUS
                 )
-                if exc.error_class is ErrorClass.THROTTLED:
+                if error.error_class is ErrorClass.THROTTLED:
                     limiter.penalise(THROTTLE_PAUSE_SECONDS)
                 self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
-                self._metrics.provider_calls.labels(api, str(exc.code or exc.error_class)).inc()
+                self._metrics.provider_calls.labels(api, str(error.code or error.error_class)).inc()
                 waited = 0.0
-                if exc.error_class is ErrorClass.GROUP_MISSING:
+                if error.error_class is ErrorClass.GROUP_MISSING:
                     now = self._clock()
                     if state.group_wait_started is None:
                         state.group_wait_started = now
                     waited = now - state.group_wait_started
                 decision = decide(
-                    exc.error_class,
+                    error.error_class,
                     attempt=attempt,
                     waited_for_group=waited,
                     policy=self._policy,
                     jitter=self._rng.random(),
                 )
-                self._metrics.retries.labels(exc.error_class.value).inc()
+                self._metrics.retries.labels(error.error_class.value).inc()
                 if decision.action is Action.FAIL:
-                    return _GiveUp(exc.code, exc.info)
+                    return _GiveUp(error.code, error.info)
                 if decision.action is Action.HALT:
-                    await self._halt(exc, decision.delay, state)
+                    await self._halt(error, decision.delay, state)
                     continue
-                self._log_retry(api, exc, decision.delay, items)
+                self._log_retry(api, error, decision.delay, items)
                 if decision.action is Action.WAIT_FOR_GROUP and group_id is not None:
                     await self._wait_for_group(group_id, decision.delay, state)
                     continue

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.kafka
 
 def emulator_config(**overrides: object) -> EmulatorConfig:
     return EmulatorConfig(
-        sdk_app_id=SDK_APP_ID, secret_key=SecretStr(SECRET_KEY), **overrides  # type: ignore[arg-type]
+        sdk_app_id=SDK_APP_ID, secret_key=SecretStr(SECRET_KEY), **overrides
     )
 
 

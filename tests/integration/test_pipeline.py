@@ -66,8 +66,8 @@ class TestEndToEnd:
             await produce(kafka_broker.bootstrap_servers, [message_record(settings, "late", 0)])
 
             async def provider_said_no_group() -> bool:
-                calls = (await stats(emulator)).get("calls", {})
-                return "10010" in calls.get("import_group_msg", {})  # type: ignore[union-attr]
+                calls: dict[str, dict[str, int]] = (await stats(emulator)).get("calls", {})  # type: ignore[assignment]
+                return "10010" in calls.get("import_group_msg", {})
 
             await wait_for(provider_said_no_group, timeout=30)
             await produce(kafka_broker.bootstrap_servers, [group_record(settings, "late")])

@@ -36,7 +36,7 @@ def message(n: int) -> GroupMessage:
         From_Account="a",
         SendTime=1000 + n,
         Random=n,
-        MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": str(n)}}],  # type: ignore[list-item]
+        MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": str(n)}}],
     )
 
 

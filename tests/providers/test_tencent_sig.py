@@ -22,7 +22,8 @@ KEY = "kRv2s0V3cXmQ8jR1tZ5yU7wA9dF2gH4j"
 
 def decode(sig: str) -> dict[str, object]:
     raw = sig.replace("*", "+").replace("-", "/").replace("_", "=")
-    return json.loads(zlib.decompress(base64.b64decode(raw)))
+    document: dict[str, object] = json.loads(zlib.decompress(base64.b64decode(raw)))
+    return document
 
 
 class TestSignUserSig:
