@@ -81,7 +81,7 @@ class HttpServer:
     @property
     def port(self) -> int:
         """The bound port (useful when configured as 0)."""
-        servers = self._server.servers
+        servers = getattr(self._server, "servers", None)  # set once uvicorn has started
         return int(servers[0].sockets[0].getsockname()[1]) if servers else 0
 
     async def stop(self) -> None:

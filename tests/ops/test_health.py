@@ -68,6 +68,7 @@ class TestHttpServer:
             host="127.0.0.1",
             port=0,
         )
+        assert 0 == server.port  # not bound yet
         await server.start()
         try:
             during = {sig: signal.getsignal(sig) for sig in before}
