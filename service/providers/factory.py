@@ -7,6 +7,7 @@ import httpx
 from service.providers.base import ChatProvider
 from service.providers.tencent import TencentProvider
 from service.providers.tencent_sig import UserSigCache
+from service.providers.zego import ZegoProvider
 from service.settings import ProviderName, Settings
 
 
@@ -27,6 +28,16 @@ def build_provider(settings: Settings, client: httpx.AsyncClient) -> ChatProvide
                 secret_key=tencent.secret_key.get_secret_value(),
                 expire=tencent.user_sig_expire_seconds,
             ),
+        )
+    if settings.provider is ProviderName.ZEGO:
+        zego = settings.zego
+        assert zego.app_id is not None  # noqa: S101 - checked by Settings
+        assert zego.server_secret is not None  # noqa: S101
+        return ZegoProvider(
+            client,
+            base_url=zego.base_url,
+            app_id=zego.app_id,
+            server_secret=zego.server_secret.get_secret_value(),
         )
     msg = f"provider {settings.provider.value} is not supported yet"
     raise NotImplementedError(msg)

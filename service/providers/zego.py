@@ -1,0 +1,591 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""ZEGOCLOUD ZIM server API adapter: ``CreateGroup``, ``ImportGroupMsg``, ``QueryGroupMsg``.
+
+Every call is ``POST {base_url}/?Action=<API>&<common parameters>`` with a JSON body, signed
+afresh (``zego_sign``). Calls are not rate-limited here: the engine waits on the call budget
+(20 calls per second by default) before each one. ZIM imports one message per call.
+
+Messages (Tencent-style event -> ``ImportGroupMsg`` body):
+
+| event | ZIM |
+| --- | --- |
+| ``group_id`` | ``GroupId`` |
+| ``From_Account`` | ``FromUserId`` |
+| ``SendTime`` (s) | ``SendMessageTime`` = ``SendTime`` * 1000 (ms) |
+| ``Random`` | not sent: ZIM keeps no Random (recovery uses a fingerprint, below) |
+| (none) | ``Priority`` 2, medium: ordinary chat content (high is for signalling) |
+| ``topic_id`` | ZIM groups have no topics: a message with one fails, code 2 |
+
+| ``MsgBody`` | ZIM message |
+| --- | --- |
+| one ``TIMTextElem`` | ``MessageType`` 1 (text); ``MessageBody.Message`` = Text |
+| one ``TIMCustomElem`` | ``MessageType`` 200 (custom), ``SubMsgType`` 0; |
+| | ``MessageBody.Message`` = Data; ``MessageBody.ExtendedData`` = Ext (when set); |
+| | ``SearchedContent`` = Desc cut to 64 bytes at a character boundary ("" if none); |
+| | Sound is dropped (an offline-push sound; imports send no push) |
+| ``TIMFaceElem`` | no ZIM equivalent: failed outcome, code 2, naming the element |
+| ``TIMLocationElem`` | no ZIM equivalent: failed outcome, code 2, naming the element |
+| two or more elements | a ZIM message holds one: failed outcome, code 2, naming them |
+
+Refusals are decided by ``check_element_support`` before any call (``detected_by: service``)
+with ZIM's parameter-error code 2. The service invents no encoding for faces and locations: an
+exporter that wants them in ZIM sends them as a ``TIMCustomElem`` in its own convention, which
+arrives as a ZIM custom message. The same check refuses what ZIM can never take: a sender ID
+with characters outside ZIM's set (code 2), ``Ext`` over 1 KB or a message over 32 KB, the most
+an app can be configured for (660400001). The default 2 KB text limit is left to the provider
+(an app can raise it), which answers 660400001.
+
+Groups (Tencent ``import_group`` profile -> ``CreateGroup`` body):
+
+| profile | ZIM |
+| --- | --- |
+| ``GroupId`` | ``GroupId`` (at most 32 bytes, not starting with ``#``) |
+| ``Name`` | ``GroupName`` (50 bytes) |
+| ``Owner_Account`` | ``GroupOwner``: required by ZIM; a profile without it fails, code 2 |
+| ``Notification`` | ``GroupNotice`` (300 bytes) |
+| ``FaceUrl`` | ``GroupAvatar`` (500 bytes) |
+| ``CreateTime`` (s) | ``CreateGroupTime`` (ms) |
+| ``AppDefinedData`` | ``Attributes`` [{Key, Value}]: at most 10; Key 16, Value 1,024 bytes |
+| ``Type``, ``Introduction``, | not sent: ZIM has no such field |
+| ``MaxMemberCount``, ``ApplyJoinOption``, ``SupportTopic`` | |
+
+A profile that breaks a ZIM limit fails with code 2 without a call. 660600011 (the group exists:
+imported before a crash) counts as imported.
+
+History and recovery: ZIM's history has no Random, so ``HistoryEntry.random`` holds a CRC-32 of
+sender, send time in seconds (``MsgTime // 1000``), message type and ``Message`` as sent, and
+``recovery_key`` computes the same from a pending message. Two identical messages of one sender
+in one second are indistinguishable. ``QueryGroupMsg`` pages with an opaque ``Next`` cursor, not
+by seq; ``history(before_seq=...)`` uses the cursor the previous page returned, kept per
+(group, seq just below that page). Asked for a ``before_seq`` it holds no cursor for, it starts
+from the newest page and returns only the entries at or below ``before_seq``.
+
+Codes and what the service does with them are in ``ERROR_CLASSES``. Nothing here puts a URL,
+a signature or the server secret into an error.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import zlib
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from service.domain.events import GroupMessage, GroupProfile
+from service.domain.recovery import Candidate, HistoryEntry
+from service.domain.retry_policy import ErrorClass
+from service.errors import (
+    AmbiguousProviderError,
+    ConfigurationError,
+    PermanentProviderError,
+    ProviderError,
+    RetryableProviderError,
+)
+from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.zego_sign import signed_params
+
+CREATE_GROUP: Final = "CreateGroup"
+IMPORT_GROUP_MSG: Final = "ImportGroupMsg"
+QUERY_GROUP_MSG: Final = "QueryGroupMsg"
+
+# --- Codes (``Code`` in every answer) -----------------------------------------------------------
+OK: Final = 0
+SERVER_BUSY: Final = 1
+PARAMETER_ERROR: Final = 2
+AUTHENTICATION_FAILED: Final = 3
+CALLS_PER_SECOND_LIMIT: Final = 7
+APP_FREQUENCY_LIMIT: Final = 660300005
+MESSAGE_TOO_LARGE: Final = 660400001
+SENDER_NOT_REGISTERED: Final = 660500002
+GROUP_NOT_FOUND: Final = 660600001
+GROUP_EXISTS: Final = 660600011
+SIGNATURE_EXPIRED: Final = 100000004
+SIGNATURE_ERROR: Final = 100000005
+
+# The code of a refusal decided by the service (no ZIM equivalent, a ZIM limit broken).
+UNSUPPORTED: Final = PARAMETER_ERROR
+
+ERROR_CLASSES: Mapping[int, ErrorClass] = {
+    SERVER_BUSY: ErrorClass.RETRY,
+    PARAMETER_ERROR: ErrorClass.PERMANENT,
+    AUTHENTICATION_FAILED: ErrorClass.CONFIGURATION,
+    CALLS_PER_SECOND_LIMIT: ErrorClass.THROTTLED,
+    APP_FREQUENCY_LIMIT: ErrorClass.THROTTLED,
+    MESSAGE_TOO_LARGE: ErrorClass.PERMANENT,
+    SENDER_NOT_REGISTERED: ErrorClass.PERMANENT,
+    GROUP_NOT_FOUND: ErrorClass.GROUP_MISSING,
+    GROUP_EXISTS: ErrorClass.ALREADY_EXISTS,
+    SIGNATURE_EXPIRED: ErrorClass.RESIGN,
+    SIGNATURE_ERROR: ErrorClass.CONFIGURATION,
+}
+
+_DESCRIPTIONS: Mapping[int, str] = {
+    SERVER_BUSY: "the server is busy",
+    PARAMETER_ERROR: "parameter error",
+    AUTHENTICATION_FAILED: "authentication failed: check the ZEGO app ID and server secret",
+    CALLS_PER_SECOND_LIMIT: "calls per second over the limit",
+    APP_FREQUENCY_LIMIT: "the app's call frequency is over the limit",
+    MESSAGE_TOO_LARGE: "the message is over ZIM's size limit",
+    SENDER_NOT_REGISTERED: "the sender is not registered with ZIM",
+    GROUP_NOT_FOUND: "the group does not exist",
+    GROUP_EXISTS: "the group already exists",
+    SIGNATURE_EXPIRED: "the signature expired: check this machine's clock",
+    SIGNATURE_ERROR: "signature error: check the ZEGO app ID and server secret",
+}
+
+# --- Message and group limits -------------------------------------------------------------------
+MESSAGE_TYPE_TEXT: Final = 1
+MESSAGE_TYPE_CUSTOM: Final = 200
+CUSTOM_SUB_MSG_TYPE: Final = 0
+IMPORT_PRIORITY: Final = 2  # 1 low, 2 medium, 3 high
+SEARCHED_CONTENT_MAX_BYTES: Final = 64
+EXTENDED_DATA_MAX_BYTES: Final = 1_024  # "1 KB"; unconfirmed: 1 KB = 1,024 bytes
+MESSAGE_MAX_BYTES: Final = 32 * 1_024  # the most an app can raise its limit to (default 2 KB)
+GROUP_ID_MAX_BYTES: Final = 32
+GROUP_ID_FORBIDDEN_PREFIX: Final = "#"
+GROUP_NAME_MAX_BYTES: Final = 50
+GROUP_NOTICE_MAX_BYTES: Final = 300
+GROUP_AVATAR_MAX_BYTES: Final = 500
+ATTRIBUTES_MAX: Final = 10
+ATTRIBUTE_KEY_MAX_BYTES: Final = 16
+ATTRIBUTE_VALUE_MAX_BYTES: Final = 1_024
+HISTORY_LIMIT_MAX: Final = 100
+# Characters a ZIM user or group ID may hold (ImportGroupMsg page, "Note").
+ID_CHARACTERS: Final = frozenset(
+    string.ascii_letters + string.digits + "!#$%&()+-:;<=.>?@[]^_ {}|~"
+)
+# Cursors kept for history paging (one per group being recovered or verified is the norm).
+CURSOR_CACHE_SIZE: Final = 4_096
+
+_SUPPORTED = "TIMTextElem or TIMCustomElem"
+_NO_EQUIVALENT = {
+    "TIMFaceElem": "ZIM has no face message type",
+    "TIMLocationElem": "ZIM has no location message type",
+}
+
+
+def classify(code: int) -> ErrorClass:
+    """The handling class of a ZIM code (an unknown code is a permanent refusal)."""
+    return ERROR_CLASSES.get(code, ErrorClass.PERMANENT)
+
+
+def _error(code: int, info: str) -> ProviderError:
+    error_class = classify(code)
+    if error_class is ErrorClass.CONFIGURATION:
+        return ConfigurationError(code, info)
+    if error_class in {ErrorClass.PERMANENT, ErrorClass.GROUP_MISSING, ErrorClass.ALREADY_EXISTS}:
+        return PermanentProviderError(code, info, error_class)
+    return RetryableProviderError(code, info, error_class)
+
+
+def describe(api: str, code: int, said: str = "", *, sender: str = "", group_id: str = "") -> str:
+    """The ``error_info`` of a refused call: the API, what the code means, the provider's words."""
+    if code == SENDER_NOT_REGISTERED and sender:
+        described = (
+            f"the sender {sender!r} is not registered with ZIM (the user must log in to ZIM "
+            "once before messages can be imported in its name)"
+        )
+    elif code == GROUP_NOT_FOUND and group_id:
+        described = f"group {group_id!r} does not exist"
+    else:
+        described = _DESCRIPTIONS.get(code, "the provider refused the call")
+    text = f"{api}: {described} ({code})"
+    return f"{text}: {said[:200]}" if said else text
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def cut_utf8(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, never inside a character."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def _bad_id_character(value: str) -> str | None:
+    return next((char for char in value if char not in ID_CHARACTERS), None)
+
+
+def fingerprint(sender: str, send_time: int, message_type: int, content: str) -> int:
+    """The stable 32-bit stand-in for Random: CRC-32 of sender, seconds, type and content."""
+    text = "\x00".join((sender, str(send_time), str(message_type), content))
+    return zlib.crc32(text.encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class ZimMessage:
+    """A message as ``ImportGroupMsg`` takes it."""
+
+    message_type: int
+    body: dict[str, str]
+    sub_msg_type: int | None = None
+    searched_content: str | None = None
+
+    @property
+    def content(self) -> str:
+        """``MessageBody.Message``: what the recovery fingerprint covers."""
+        return self.body["Message"]
+
+
+class UnsupportedMessageError(Exception):
+    """A message ZIM cannot hold; ``code`` and ``reason`` become the failed outcome."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def _optional_text(content: Mapping[str, Any], field: str, index: int) -> str | None:
+    value = content.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    raise UnsupportedMessageError(
+        UNSUPPORTED, f"message.MsgBody[{index}].MsgContent.{field} is not a string"
+    )
+
+
+def _custom(content: Mapping[str, Any]) -> ZimMessage:
+    data = content.get("Data")
+    if not isinstance(data, str):
+        raise UnsupportedMessageError(
+            UNSUPPORTED, "message.MsgBody[0].MsgContent.Data is missing or not a string"
+        )
+    desc = _optional_text(content, "Desc", 0)
+    ext = _optional_text(content, "Ext", 0)
+    _optional_text(content, "Sound", 0)  # checked, then dropped: imports send no push
+    body = {"Message": data}
+    if ext:
+        if _utf8_len(ext) > EXTENDED_DATA_MAX_BYTES:
+            raise UnsupportedMessageError(
+                MESSAGE_TOO_LARGE,
+                f"message.MsgBody[0].MsgContent.Ext is {_utf8_len(ext)} bytes; ZIM's "
+                f"ExtendedData holds at most {EXTENDED_DATA_MAX_BYTES}",
+            )
+        body["ExtendedData"] = ext
+    return ZimMessage(
+        MESSAGE_TYPE_CUSTOM,
+        body,
+        sub_msg_type=CUSTOM_SUB_MSG_TYPE,
+        searched_content=cut_utf8(desc or "", SEARCHED_CONTENT_MAX_BYTES),
+    )
+
+
+def to_zim_message(message: GroupMessage) -> ZimMessage:
+    """Map one event message to ZIM (the table above), or raise ``UnsupportedMessageError``."""
+    bad = _bad_id_character(message.From_Account)
+    if bad is not None:
+        raise UnsupportedMessageError(
+            UNSUPPORTED, f"message.From_Account holds {bad!r}, a character ZIM user IDs cannot hold"
+        )
+    elements = message.MsgBody
+    if len(elements) != 1:
+        kinds = ", ".join(element.MsgType for element in elements)
+        raise UnsupportedMessageError(
+            UNSUPPORTED,
+            f"message.MsgBody has {len(elements)} elements ({kinds}); a ZIM message holds "
+            f"exactly one {_SUPPORTED}",
+        )
+    element = elements[0]
+    if element.MsgType == "TIMTextElem":
+        text = element.MsgContent.get("Text")
+        if not isinstance(text, str):
+            raise UnsupportedMessageError(
+                UNSUPPORTED, "message.MsgBody[0].MsgContent.Text is missing or not a string"
+            )
+        mapped = ZimMessage(MESSAGE_TYPE_TEXT, {"Message": text})
+    elif element.MsgType == "TIMCustomElem":
+        mapped = _custom(element.MsgContent)
+    else:
+        why = _NO_EQUIVALENT.get(element.MsgType, "ZIM has no equivalent message type")
+        raise UnsupportedMessageError(
+            UNSUPPORTED,
+            f"message.MsgBody[0] is a {element.MsgType}: {why} (supported: {_SUPPORTED})",
+        )
+    size = _utf8_len(mapped.content)
+    if size > MESSAGE_MAX_BYTES:
+        raise UnsupportedMessageError(
+            MESSAGE_TOO_LARGE,
+            f"message.MsgBody[0] is {size} bytes; a ZIM message holds at most {MESSAGE_MAX_BYTES}",
+        )
+    return mapped
+
+
+def _limit_problem(field: str, value: str | None, maximum: int) -> str | None:
+    if value is not None and _utf8_len(value) > maximum:
+        return f"group.{field} is {_utf8_len(value)} bytes; ZIM allows at most {maximum}"
+    return None
+
+
+def _attributes(group: GroupProfile) -> list[dict[str, str]]:
+    items = group.AppDefinedData or []
+    if len(items) > ATTRIBUTES_MAX:
+        msg = f"group.AppDefinedData has {len(items)} items; ZIM allows at most {ATTRIBUTES_MAX}"
+        raise PermanentProviderError(UNSUPPORTED, f"{CREATE_GROUP}: {msg}")
+    for index, item in enumerate(items):
+        problem = _limit_problem(
+            f"AppDefinedData[{index}].Key", item.Key, ATTRIBUTE_KEY_MAX_BYTES
+        ) or _limit_problem(f"AppDefinedData[{index}].Value", item.Value, ATTRIBUTE_VALUE_MAX_BYTES)
+        if problem:
+            raise PermanentProviderError(UNSUPPORTED, f"{CREATE_GROUP}: {problem}")
+    return [{"Key": item.Key, "Value": item.Value} for item in items]
+
+
+def _profile_problem(group: GroupProfile) -> str | None:
+    group_id_bytes = _utf8_len(group.GroupId)
+    if not 0 < group_id_bytes <= GROUP_ID_MAX_BYTES:
+        return f"group.GroupId is {group_id_bytes} bytes; ZIM allows 1 to {GROUP_ID_MAX_BYTES}"
+    if group.GroupId.startswith(GROUP_ID_FORBIDDEN_PREFIX):
+        return f"group.GroupId may not start with {GROUP_ID_FORBIDDEN_PREFIX!r} in ZIM"
+    if (bad := _bad_id_character(group.GroupId)) is not None:
+        return f"group.GroupId holds {bad!r}, a character ZIM group IDs cannot hold"
+    if not group.Owner_Account:
+        return "group.Owner_Account is missing; ZIM's CreateGroup requires a GroupOwner"
+    if (bad := _bad_id_character(group.Owner_Account)) is not None:
+        return f"group.Owner_Account holds {bad!r}, a character ZIM user IDs cannot hold"
+    return (
+        _limit_problem("Name", group.Name, GROUP_NAME_MAX_BYTES)
+        or _limit_problem("Notification", group.Notification, GROUP_NOTICE_MAX_BYTES)
+        or _limit_problem("FaceUrl", group.FaceUrl, GROUP_AVATAR_MAX_BYTES)
+    )
+
+
+def create_group_body(group: GroupProfile) -> dict[str, Any]:
+    """The ``CreateGroup`` body for a profile (the table above), or ``PermanentProviderError``."""
+    problem = _profile_problem(group)
+    if problem:
+        raise PermanentProviderError(UNSUPPORTED, f"{CREATE_GROUP}: {problem}")
+    body: dict[str, Any] = {
+        "GroupId": group.GroupId,
+        "GroupName": group.Name,
+        "GroupOwner": group.Owner_Account,
+    }
+    if group.Notification is not None:
+        body["GroupNotice"] = group.Notification
+    if group.FaceUrl is not None:
+        body["GroupAvatar"] = group.FaceUrl
+    if group.CreateTime is not None:
+        body["CreateGroupTime"] = group.CreateTime * 1000
+    attributes = _attributes(group)
+    if attributes:
+        body["Attributes"] = attributes
+    return body
+
+
+def _history_content(body: object) -> str:
+    """``MsgBody`` of a ``QueryGroupMsg`` entry as the text the fingerprint covers.
+
+    unconfirmed shape: the ``Message`` string as imported; an object is read for its ``Message``.
+    """
+    if isinstance(body, str):
+        return body
+    if isinstance(body, dict) and isinstance(body.get("Message"), str):
+        return str(body["Message"])
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _history_entry(item: Mapping[str, Any]) -> HistoryEntry:
+    sender = str(item.get("Sender", ""))
+    seconds = int(item.get("MsgTime") or 0) // 1000
+    message_type = int(item.get("MsgType") or 0)
+    return HistoryEntry(
+        sender=sender,
+        send_time=seconds,
+        random=fingerprint(sender, seconds, message_type, _history_content(item.get("MsgBody"))),
+        msg_seq=int(item["MsgSeq"]),
+        msg_time=seconds,
+        placeholder=1 if item.get("IsEmpty") else 0,
+    )
+
+
+class ZegoProvider:
+    """Calls the ZEGOCLOUD ZIM server API through a shared client."""
+
+    name = "zego"
+    messages_per_call = 1
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        app_id: int,
+        server_secret: str,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._app_id = app_id
+        self._server_secret = server_secret
+        self._cursors: OrderedDict[tuple[str, int], int] = OrderedDict()
+        self.calls: dict[tuple[str, str], int] = {}
+
+    def __repr__(self) -> str:
+        return f"ZegoProvider(base_url={self._base_url!r}, app_id={self._app_id})"
+
+    def _count(self, api: str, result: str) -> None:
+        self.calls[(api, result)] = self.calls.get((api, result), 0) + 1
+
+    async def _call(
+        self, api: str, body: dict[str, Any], *, sender: str = "", group_id: str = ""
+    ) -> dict[str, Any]:
+        params = {"Action": api, **signed_params(self._app_id, self._server_secret)}
+        try:
+            response = await self._client.post(f"{self._base_url}/", params=params, json=body)
+        except httpx.TimeoutException as exc:
+            self._count(api, "timeout")
+            raise AmbiguousProviderError(0, f"{api}: timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            self._count(api, "connection_error")
+            raise AmbiguousProviderError(
+                0, f"{api}: connection failed ({type(exc).__name__})"
+            ) from None
+        status = response.status_code
+        if status >= 500:  # noqa: PLR2004 - server side: maybe applied
+            self._count(api, f"http_{status}")
+            raise AmbiguousProviderError(status, f"{api}: HTTP {status} from the provider")
+        if status != 200:  # noqa: PLR2004
+            self._count(api, f"http_{status}")
+            raise ConfigurationError(status, f"{api}: HTTP {status}; check the base URL")
+        try:
+            data = response.json()
+        except ValueError:
+            self._count(api, "bad_response")
+            raise RetryableProviderError(0, f"{api}: response is not JSON") from None
+        if not isinstance(data, dict):
+            self._count(api, "bad_response")
+            raise RetryableProviderError(0, f"{api}: response is not a JSON object")
+        code = data.get("Code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            self._count(api, "bad_response")
+            raise RetryableProviderError(0, f"{api}: response has no integer Code")
+        self._count(api, str(code))
+        if code != OK:
+            said = str(data.get("Message") or "")
+            raise _error(code, describe(api, code, said, sender=sender, group_id=group_id))
+        return data
+
+    async def import_group(self, group: GroupProfile) -> GroupResult:
+        """``CreateGroup``; a group that already exists (660600011) counts as imported."""
+        body = create_group_body(group)
+        try:
+            await self._call(CREATE_GROUP, body, group_id=group.GroupId)
+        except PermanentProviderError as exc:
+            if exc.error_class is ErrorClass.ALREADY_EXISTS:
+                return GroupResult(group_id=group.GroupId, already_existed=True)
+            raise
+        return GroupResult(group_id=group.GroupId)
+
+    async def import_messages(
+        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+    ) -> list[MessageResult]:
+        """``ImportGroupMsg`` for exactly one message; its result."""
+        if len(messages) != 1:
+            msg = f"{IMPORT_GROUP_MSG} takes one message per call, not {len(messages)}"
+            raise ValueError(msg)
+        if topic_id is not None:
+            raise PermanentProviderError(
+                UNSUPPORTED, f"{IMPORT_GROUP_MSG}: ZIM groups have no topics (topic_id is set)"
+            )
+        message = messages[0]
+        try:
+            mapped = to_zim_message(message)
+        except UnsupportedMessageError as exc:
+            raise PermanentProviderError(exc.code, exc.reason) from None
+        body: dict[str, Any] = {
+            "FromUserId": message.From_Account,
+            "GroupId": group_id,
+            "MessageType": mapped.message_type,
+            "Priority": IMPORT_PRIORITY,
+            "MessageBody": mapped.body,
+            "SendMessageTime": message.SendTime * 1000,
+        }
+        if mapped.sub_msg_type is not None:
+            body["SubMsgType"] = mapped.sub_msg_type
+        if mapped.searched_content is not None:
+            body["SearchedContent"] = mapped.searched_content
+        data = await self._call(
+            IMPORT_GROUP_MSG, body, sender=message.From_Account, group_id=group_id
+        )
+        seq = data.get("MsgSeq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            # Accepted, but the answer does not say where the message went.
+            raise AmbiguousProviderError(0, f"{IMPORT_GROUP_MSG}: the answer has no MsgSeq")
+        return [MessageResult(OK, seq, message.SendTime)]
+
+    def _remember_cursor(self, group_id: str, below_seq: int, cursor: int) -> None:
+        key = (group_id, below_seq)
+        self._cursors[key] = cursor
+        self._cursors.move_to_end(key)
+        while len(self._cursors) > CURSOR_CACHE_SIZE:
+            self._cursors.popitem(last=False)
+
+    async def history(
+        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+    ) -> HistoryPage:
+        """``QueryGroupMsg``: up to ``limit`` (at most 100) messages, newest first.
+
+        ZIM has no topics: ``topic_id`` is ignored and the group's history is read.
+        """
+        del topic_id
+        cursor = 0
+        if before_seq is not None:
+            cursor = self._cursors.pop((group_id, before_seq), 0)
+        body = {
+            "GroupId": group_id,
+            "Limit": max(1, min(limit, HISTORY_LIMIT_MAX)),
+            "Next": cursor,
+            "WithEmptyMsg": 1,
+        }
+        try:
+            data = await self._call(QUERY_GROUP_MSG, body, group_id=group_id)
+        except PermanentProviderError as exc:
+            if exc.error_class is ErrorClass.GROUP_MISSING:
+                return HistoryPage(entries=(), finished=True, group_exists=False)
+            raise
+        page = [
+            _history_entry(item)
+            for item in data.get("List") or []
+            if isinstance(item, dict) and isinstance(item.get("MsgSeq"), int)
+        ]
+        following = data.get("Next")
+        following = following if isinstance(following, int) and following > 0 else 0
+        if following:
+            lowest = min((entry.msg_seq for entry in page), default=None)
+            if before_seq is not None and (lowest is None or lowest > before_seq):
+                # Nothing at or below before_seq yet: asking again goes on from here.
+                self._remember_cursor(group_id, before_seq, following)
+            elif lowest is not None and lowest > 1:
+                self._remember_cursor(group_id, lowest - 1, following)
+        entries = tuple(
+            entry for entry in page if before_seq is None or entry.msg_seq <= before_seq
+        )
+        return HistoryPage(entries=entries, finished=following == 0)
+
+    def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
+        """A refusal (code, reason) for a message ZIM cannot hold (see the table above)."""
+        try:
+            to_zim_message(message)
+        except UnsupportedMessageError as exc:
+            return exc.code, exc.reason
+        return None
+
+    def recovery_key(self, message: GroupMessage, random: int) -> Candidate:
+        """The message's fingerprint, as ``history`` computes it from ZIM's answer (no Random)."""
+        del random
+        try:
+            mapped = to_zim_message(message)
+        except UnsupportedMessageError:  # never imported, so never found; any key will do
+            return Candidate(message.From_Account, message.SendTime, 0)
+        key = fingerprint(
+            message.From_Account, message.SendTime, mapped.message_type, mapped.content
+        )
+        return Candidate(message.From_Account, message.SendTime, key)

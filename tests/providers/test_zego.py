@@ -1,0 +1,549 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from service.domain.events import GroupMessage, GroupProfile
+from service.domain.recovery import HistoryIndex, Verdict
+from service.domain.retry_policy import ErrorClass
+from service.errors import (
+    AmbiguousProviderError,
+    ConfigurationError,
+    PermanentProviderError,
+    ProviderError,
+    RetryableProviderError,
+)
+from service.providers.factory import build_provider
+from service.providers.zego import ZegoProvider, classify, cut_utf8
+from service.providers.zego_sign import verify_signature
+from service.settings import ProviderName, Settings, ZegoSettings
+
+APP_ID = 1_234_567_890
+SECRET = "zego-server-secret-for-tests-0001"
+BASE_URL = "https://zim-api.zego.im"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """A MockTransport handler that records requests and answers from a script."""
+
+    def __init__(self, *answers: httpx.Response) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def body(self, index: int = -1) -> dict[str, Any]:
+        return dict(json.loads(self.requests[index].content))
+
+    def query(self, index: int = -1) -> dict[str, str]:
+        return dict(self.requests[index].url.params)
+
+
+def provider(handler: Handler) -> ZegoProvider:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return ZegoProvider(client, base_url=BASE_URL, app_id=APP_ID, server_secret=SECRET)
+
+
+def ok(**fields: object) -> httpx.Response:
+    return httpx.Response(200, json={"Code": 0, "Message": "success", "RequestId": "1", **fields})
+
+
+def fail(code: int, message: str = "no") -> httpx.Response:
+    return httpx.Response(200, json={"Code": code, "Message": message, "RequestId": "2"})
+
+
+def element(kind: str, **content: object) -> dict[str, Any]:
+    return {"MsgType": kind, "MsgContent": content}
+
+
+def message(
+    *elements: dict[str, Any], sender: str = "leckie", send_time: int = 1_620_808_101
+) -> GroupMessage:
+    body = list(elements) or [element("TIMTextElem", Text="hello")]
+    return GroupMessage.model_validate(
+        {"From_Account": sender, "SendTime": send_time, "Random": 7, "MsgBody": body}
+    )
+
+
+def group(**fields: object) -> GroupProfile:
+    base: dict[str, object] = {
+        "GroupId": "g-1001",
+        "Type": "Public",
+        "Name": "Hiking club",
+        "Owner_Account": "leckie",
+    }
+    return GroupProfile.model_validate({**base, **fields})
+
+
+class TestRequests:
+    async def test_calls_post_to_the_root_with_action_and_a_verifiable_signature(self) -> None:
+        """POST {base}/?Action=...; AppId, SignatureNonce, Timestamp, Signature, SignatureVersion."""
+        recorder = Recorder(ok(MsgSeq=1))
+        await provider(recorder).import_messages("g-1001", None, [message()])
+        request = recorder.requests[0]
+        query = recorder.query()
+        assert ("POST", "zim-api.zego.im", "/", "ImportGroupMsg") == (
+            request.method,
+            request.url.host,
+            request.url.path,
+            query["Action"],
+        )
+        assert ("1234567890", "2.0") == (query["AppId"], query["SignatureVersion"])
+        now = float(query["Timestamp"])
+        assert verify_signature(query, app_id=APP_ID, server_secret=SECRET, now=now) is None
+
+    async def test_every_call_is_signed_afresh(self) -> None:
+        """Each call carries its own nonce (and so its own signature)."""
+        recorder = Recorder(ok(MsgSeq=1))
+        zego = provider(recorder)
+        for _ in range(3):
+            await zego.import_messages("g-1001", None, [message()])
+        assert 3 == len({recorder.query(i)["SignatureNonce"] for i in range(3)})
+        assert 3 == len({recorder.query(i)["Signature"] for i in range(3)})
+
+    async def test_the_secret_is_never_sent(self) -> None:
+        """The server secret appears nowhere in the request."""
+        recorder = Recorder(ok(MsgSeq=1))
+        await provider(recorder).import_messages("g-1001", None, [message()])
+        request = recorder.requests[0]
+        assert SECRET not in str(request.url)
+        assert SECRET.encode() not in request.content
+
+    def test_one_message_per_call(self) -> None:
+        """ZIM's ImportGroupMsg takes one message, so the engine sends one per call."""
+        assert (1, "zego") == (
+            provider(Recorder(ok())).messages_per_call,
+            provider(Recorder(ok())).name,
+        )
+
+    async def test_more_than_one_message_is_a_programming_error(self) -> None:
+        """A batch of two is refused before any call."""
+        recorder = Recorder(ok(MsgSeq=1))
+        with pytest.raises(ValueError, match="one message per call"):
+            await provider(recorder).import_messages("g", None, [message(), message()])
+        assert [] == recorder.requests
+
+    def test_factory_builds_the_zego_adapter(self) -> None:
+        """provider=zego builds a ZegoProvider from ZegoSettings."""
+        settings = Settings(
+            provider=ProviderName.ZEGO,
+            zego=ZegoSettings(base_url=BASE_URL, app_id=APP_ID, server_secret=SecretStr(SECRET)),
+        )
+        built = build_provider(settings, httpx.AsyncClient())
+        assert isinstance(built, ZegoProvider)
+        assert SECRET not in repr(built)
+
+
+class TestMessageMapping:
+    async def test_text_element_is_a_zim_text_message(self) -> None:
+        """TIMTextElem -> MessageType 1, MessageBody.Message = Text, ms send time, priority 2."""
+        recorder = Recorder(ok(MsgSeq=17))
+        results = await provider(recorder).import_messages("g-1001", None, [message()])
+        assert {
+            "FromUserId": "leckie",
+            "GroupId": "g-1001",
+            "MessageType": 1,
+            "Priority": 2,
+            "MessageBody": {"Message": "hello"},
+            "SendMessageTime": 1_620_808_101_000,
+        } == recorder.body()
+        assert [(0, 17, 1_620_808_101)] == [(r.code, r.msg_seq, r.msg_time) for r in results]
+
+    async def test_custom_element_is_a_zim_custom_message(self) -> None:
+        """TIMCustomElem -> 200, SubMsgType 0, Data as Message, Ext as ExtendedData, Desc searched."""
+        recorder = Recorder(ok(MsgSeq=1))
+        custom = element(
+            "TIMCustomElem", Data='{"gift":1}', Desc="a gift", Ext="x=1", Sound="ding.mp3"
+        )
+        await provider(recorder).import_messages("g", None, [message(custom)])
+        body = recorder.body()
+        assert (200, 0, "a gift", {"Message": '{"gift":1}', "ExtendedData": "x=1"}) == (
+            body["MessageType"],
+            body["SubMsgType"],
+            body["SearchedContent"],
+            body["MessageBody"],
+        )
+        assert "ding.mp3" not in json.dumps(body)
+
+    async def test_custom_element_without_desc_or_ext_sends_empty_searched_content(self) -> None:
+        """No Desc: SearchedContent is ""; no Ext: no ExtendedData."""
+        recorder = Recorder(ok(MsgSeq=1))
+        await provider(recorder).import_messages(
+            "g", None, [message(element("TIMCustomElem", Data="d"))]
+        )
+        body = recorder.body()
+        assert ("", {"Message": "d"}) == (body["SearchedContent"], body["MessageBody"])
+
+    async def test_long_desc_is_cut_to_sixty_four_bytes_at_a_character_boundary(self) -> None:
+        """SearchedContent holds at most 64 UTF-8 bytes and never half a character."""
+        recorder = Recorder(ok(MsgSeq=1))
+        desc = "旅" * 30  # 90 bytes
+        await provider(recorder).import_messages(
+            "g", None, [message(element("TIMCustomElem", Data="d", Desc=desc))]
+        )
+        searched = recorder.body()["SearchedContent"]
+        assert ("旅" * 21, 63) == (searched, len(searched.encode()))
+
+    def test_cut_utf8_keeps_short_text_whole(self) -> None:
+        """Text within the limit is unchanged."""
+        assert "abc" == cut_utf8("abc", 64)
+
+    @pytest.mark.parametrize(
+        ("body", "named"),
+        [
+            ([element("TIMFaceElem", Index=1, Data="smile")], "TIMFaceElem"),
+            (
+                [element("TIMLocationElem", Desc="here", Latitude=1.5, Longitude=2.5)],
+                "TIMLocationElem",
+            ),
+            (
+                [element("TIMTextElem", Text="a"), element("TIMFaceElem", Index=1)],
+                "TIMTextElem, TIMFaceElem",
+            ),
+        ],
+    )
+    def test_elements_without_a_zim_equivalent_are_refused_naming_them(
+        self, body: list[dict[str, Any]], named: str
+    ) -> None:
+        """Face, location and multi-element bodies: code 2 and a reason naming the element(s)."""
+        refusal = provider(Recorder(ok())).check_element_support(message(*body))
+        assert refusal is not None
+        assert (2, True) == (refusal[0], named in refusal[1])
+
+    def test_supported_messages_pass_the_check(self) -> None:
+        """Text and custom messages are accepted by check_element_support."""
+        zego = provider(Recorder(ok()))
+        assert (None, None) == (
+            zego.check_element_support(message()),
+            zego.check_element_support(message(element("TIMCustomElem", Data="d"))),
+        )
+
+    async def test_unsupported_element_fails_without_a_call(self) -> None:
+        """Should it reach import_messages, a face element is refused (code 2) with no request."""
+        recorder = Recorder(ok(MsgSeq=1))
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(recorder).import_messages(
+                "g", None, [message(element("TIMFaceElem", Index=1))]
+            )
+        assert (2, True, []) == (
+            caught.value.code,
+            "TIMFaceElem" in caught.value.info,
+            recorder.requests,
+        )
+
+    @pytest.mark.parametrize(
+        ("msg", "code", "named"),
+        [
+            (message(element("TIMCustomElem", Data="d", Ext="e" * 1025)), 660400001, "Ext"),
+            (message(element("TIMTextElem", Text="t" * (32 * 1024 + 1))), 660400001, "bytes"),
+            (message(sender="bad/user"), 2, "From_Account"),
+            (message(element("TIMCustomElem", Data="d", Desc=5)), 2, "Desc"),
+        ],
+    )
+    def test_what_zim_can_never_hold_is_refused_by_the_service(
+        self, msg: GroupMessage, code: int, named: str
+    ) -> None:
+        """Ext over 1 KB or a message over 32 KB: 660400001; an illegal user ID character: 2."""
+        refusal = provider(Recorder(ok())).check_element_support(msg)
+        assert refusal is not None
+        assert (code, True) == (refusal[0], named in refusal[1])
+
+    async def test_a_topic_is_refused(self) -> None:
+        """ZIM groups have no topics: code 2, no call."""
+        recorder = Recorder(ok(MsgSeq=1))
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(recorder).import_messages("g", "topic-1", [message()])
+        assert (2, []) == (caught.value.code, recorder.requests)
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("code", "error_type", "error_class"),
+        [
+            (1, RetryableProviderError, ErrorClass.RETRY),
+            (2, PermanentProviderError, ErrorClass.PERMANENT),
+            (3, ConfigurationError, ErrorClass.CONFIGURATION),
+            (7, RetryableProviderError, ErrorClass.THROTTLED),
+            (660300005, RetryableProviderError, ErrorClass.THROTTLED),
+            (660400001, PermanentProviderError, ErrorClass.PERMANENT),
+            (660500002, PermanentProviderError, ErrorClass.PERMANENT),
+            (660600001, PermanentProviderError, ErrorClass.GROUP_MISSING),
+            (100000004, RetryableProviderError, ErrorClass.RESIGN),
+            (100000005, ConfigurationError, ErrorClass.CONFIGURATION),
+            (123456, PermanentProviderError, ErrorClass.PERMANENT),
+        ],
+    )
+    async def test_codes_map_to_their_class(
+        self, code: int, error_type: type[ProviderError], error_class: ErrorClass
+    ) -> None:
+        """Each documented code raises the error type and class the table gives it."""
+        with pytest.raises(ProviderError) as caught:
+            await provider(Recorder(fail(code))).import_messages("g", None, [message()])
+        assert (error_type, error_class, code) == (
+            type(caught.value),
+            caught.value.error_class,
+            caught.value.code,
+        )
+        assert error_class == classify(code)
+
+    async def test_unregistered_sender_names_the_sender(self) -> None:
+        """660500002: the outcome says which sender is not registered with ZIM."""
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(Recorder(fail(660500002, "user not login"))).import_messages(
+                "g", None, [message(sender="ghost")]
+            )
+        info = caught.value.info
+        assert (True, True, True) == (
+            "'ghost'" in info,
+            "not registered" in info,
+            "660500002" in info,
+        )
+
+    async def test_missing_group_names_the_group(self) -> None:
+        """660600001: the group is named, and the engine waits for it (GROUP_MISSING)."""
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(Recorder(fail(660600001))).import_messages("g-404", None, [message()])
+        assert "'g-404' does not exist" in caught.value.info
+
+    @pytest.mark.parametrize("status", [500, 502, 503])
+    async def test_http_5xx_is_ambiguous(self, status: int) -> None:
+        """A 5xx answer may follow an applied call: AmbiguousProviderError."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(Recorder(httpx.Response(status))).import_messages("g", None, [message()])
+
+    @pytest.mark.parametrize(
+        "exc",
+        [
+            httpx.ConnectError("refused"),
+            httpx.ReadTimeout("slow"),
+            httpx.RemoteProtocolError("reset"),
+        ],
+    )
+    async def test_transport_errors_are_ambiguous_and_carry_no_url(self, exc: Exception) -> None:
+        """Timeouts and broken connections are ambiguous; the error names no URL or signature."""
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise exc
+
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(handler).import_messages("g", None, [message()])
+        assert ("http" not in str(caught.value), "Signature" not in str(caught.value)) == (
+            True,
+            True,
+        )
+
+    async def test_http_404_is_a_configuration_error(self) -> None:
+        """Another non-200 status means a wrong base URL: ConfigurationError."""
+        with pytest.raises(ConfigurationError):
+            await provider(Recorder(httpx.Response(404))).import_messages("g", None, [message()])
+
+    @pytest.mark.parametrize(
+        "response",
+        [
+            httpx.Response(200, content=b"<html>"),
+            httpx.Response(200, json=[1]),
+            httpx.Response(200, json={"Message": "?"}),
+        ],
+    )
+    async def test_unreadable_answers_are_retryable(self, response: httpx.Response) -> None:
+        """Not JSON, not an object, no Code: RetryableProviderError."""
+        with pytest.raises(RetryableProviderError):
+            await provider(Recorder(response)).import_messages("g", None, [message()])
+
+    async def test_success_without_msg_seq_is_ambiguous(self) -> None:
+        """Code 0 but no MsgSeq: the message may be stored, so the engine checks history."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(Recorder(ok())).import_messages("g", None, [message()])
+
+    async def test_errors_never_carry_the_secret(self) -> None:
+        """Even an authentication failure's text holds no secret and no signature."""
+        recorder = Recorder(fail(100000005, "signature error"))
+        with pytest.raises(ConfigurationError) as caught:
+            await provider(recorder).import_messages("g", None, [message()])
+        assert SECRET not in str(caught.value)
+        assert recorder.query()["Signature"] not in str(caught.value)
+
+
+class TestGroups:
+    async def test_profile_maps_to_create_group(self) -> None:
+        """GroupId, Name, Owner, Notification, FaceUrl, CreateTime (ms), AppDefinedData as Attributes."""
+        recorder = Recorder(ok())
+        profile = group(
+            Notification="meet at 9",
+            FaceUrl="https://example.com/a.png",
+            CreateTime=1_448_357_837,
+            Introduction="not sent",
+            AppDefinedData=[{"Key": "k", "Value": "v"}],
+        )
+        result = await provider(recorder).import_group(profile)
+        assert "CreateGroup" == recorder.query()["Action"]
+        assert {
+            "GroupId": "g-1001",
+            "GroupName": "Hiking club",
+            "GroupOwner": "leckie",
+            "GroupNotice": "meet at 9",
+            "GroupAvatar": "https://example.com/a.png",
+            "CreateGroupTime": 1_448_357_837_000,
+            "Attributes": [{"Key": "k", "Value": "v"}],
+        } == recorder.body()
+        assert ("g-1001", False) == (result.group_id, result.already_existed)
+
+    async def test_existing_group_counts_as_imported(self) -> None:
+        """660600011: the group was created before (a crash): already_existed."""
+        result = await provider(Recorder(fail(660600011))).import_group(group())
+        assert ("g-1001", True) == (result.group_id, result.already_existed)
+
+    @pytest.mark.parametrize(
+        ("fields", "named"),
+        [
+            ({"Owner_Account": None}, "Owner_Account"),
+            ({"GroupId": "g" * 33}, "GroupId"),
+            ({"GroupId": "#g"}, "GroupId"),
+            ({"GroupId": "g/1"}, "GroupId"),
+            ({"Name": "n" * 51}, "Name"),
+            ({"Notification": "n" * 301}, "Notification"),
+            ({"FaceUrl": "f" * 501}, "FaceUrl"),
+            (
+                {"AppDefinedData": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]},
+                "AppDefinedData",
+            ),
+            ({"AppDefinedData": [{"Key": "k" * 17, "Value": "v"}]}, "AppDefinedData[0].Key"),
+            ({"AppDefinedData": [{"Key": "k", "Value": "v" * 1025}]}, "AppDefinedData[0].Value"),
+        ],
+    )
+    async def test_profiles_zim_cannot_hold_fail_without_a_call(
+        self, fields: dict[str, Any], named: str
+    ) -> None:
+        """A missing owner or a broken ZIM limit: code 2 naming the field, no request."""
+        recorder = Recorder(ok())
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(recorder).import_group(group(**fields))
+        assert (2, True, []) == (caught.value.code, named in caught.value.info, recorder.requests)
+
+
+def entry(seq: int, *, sender: str = "leckie", time_ms: int, text: str) -> dict[str, Any]:
+    return {
+        "Sender": sender,
+        "MsgType": 1,
+        "SubMsgType": 0,
+        "MsgBody": text,
+        "MsgSeq": seq,
+        "MsgTime": time_ms,
+        "IsEmpty": False,
+    }
+
+
+class TestHistory:
+    async def test_pages_follow_the_next_cursor_until_it_is_zero(self) -> None:
+        """First call Next 0; asking below the page's lowest seq sends the returned Next."""
+        recorder = Recorder(
+            ok(
+                Next=9001, List=[entry(5, time_ms=5000, text="5"), entry(4, time_ms=4000, text="4")]
+            ),
+            ok(
+                Next=0,
+                List=[
+                    entry(3, time_ms=3000, text="3"),
+                    entry(2, time_ms=2000, text="2"),
+                    entry(1, time_ms=1000, text="1"),
+                ],
+            ),
+        )
+        zego = provider(recorder)
+        first = await zego.history("g", None, before_seq=None, limit=2)
+        second = await zego.history("g", None, before_seq=3, limit=2)
+        assert [("QueryGroupMsg", 0, 2, 1), ("QueryGroupMsg", 9001, 2, 1)] == [
+            (
+                recorder.query(i)["Action"],
+                recorder.body(i)["Next"],
+                recorder.body(i)["Limit"],
+                recorder.body(i)["WithEmptyMsg"],
+            )
+            for i in range(2)
+        ]
+        assert ([5, 4], False) == ([e.msg_seq for e in first.entries], first.finished)
+        assert ([3, 2, 1], True) == ([e.msg_seq for e in second.entries], second.finished)
+
+    async def test_limit_is_capped_at_one_hundred(self) -> None:
+        """ZIM's Limit is 1-100."""
+        recorder = Recorder(ok(Next=0, List=[]))
+        await provider(recorder).history("g", None, before_seq=None, limit=500)
+        assert 100 == recorder.body()["Limit"]
+
+    async def test_unknown_before_seq_starts_from_the_newest_and_filters(self) -> None:
+        """Without a cursor for before_seq, the newest page is read and newer entries dropped."""
+        recorder = Recorder(
+            ok(
+                Next=77,
+                List=[
+                    entry(5, time_ms=5000, text="5"),
+                    entry(4, time_ms=4000, text="4"),
+                    entry(3, time_ms=3000, text="3"),
+                ],
+            )
+        )
+        page = await provider(recorder).history("g", None, before_seq=4, limit=20)
+        assert (0, [4, 3]) == (recorder.body()["Next"], [e.msg_seq for e in page.entries])
+
+    async def test_entries_carry_seconds_and_a_fingerprint_matching_recovery_key(self) -> None:
+        """send_time = MsgTime // 1000, and the pending message is found in the history."""
+        pending = message(element("TIMTextElem", Text="hello"), send_time=1_620_808_101)
+        recorder = Recorder(ok(Next=0, List=[entry(9, time_ms=1_620_808_101_000, text="hello")]))
+        zego = provider(recorder)
+        page = await zego.history("g", None, before_seq=None, limit=20)
+        index = HistoryIndex()
+        index.add_page(page.entries, finished=page.finished)
+        verdict, found = index.judge(zego.recovery_key(pending, 7))
+        assert (Verdict.PRESENT, 9, 1_620_808_101) == (
+            verdict,
+            found.msg_seq if found else None,
+            found.msg_time if found else None,
+        )
+
+    async def test_another_body_at_the_same_second_does_not_match(self) -> None:
+        """The fingerprint covers the content: another text from the same sender is absent."""
+        recorder = Recorder(ok(Next=0, List=[entry(9, time_ms=1_620_808_101_000, text="other")]))
+        zego = provider(recorder)
+        page = await zego.history("g", None, before_seq=None, limit=20)
+        index = HistoryIndex()
+        index.add_page(page.entries, finished=page.finished)
+        verdict, _ = index.judge(zego.recovery_key(message(send_time=1_620_808_101), 7))
+        assert Verdict.ABSENT == verdict
+
+    async def test_custom_message_fingerprint_matches_an_object_body(self) -> None:
+        """A MsgBody given as an object is read for its Message."""
+        pending = message(element("TIMCustomElem", Data="d1", Desc="x"), send_time=1_000)
+        item = {
+            **entry(1, time_ms=1_000_500, text=""),
+            "MsgType": 200,
+            "MsgBody": {"Message": "d1"},
+        }
+        zego = provider(Recorder(ok(Next=0, List=[item])))
+        page = await zego.history("g", None, before_seq=None, limit=20)
+        assert zego.recovery_key(pending, 0).random == page.entries[0].random
+
+    async def test_missing_group_is_reported_not_raised(self) -> None:
+        """660600001 on history: group_exists False."""
+        page = await provider(Recorder(fail(660600001))).history(
+            "g", None, before_seq=None, limit=20
+        )
+        assert ((), True, False) == (page.entries, page.finished, page.group_exists)
+
+    async def test_empty_messages_are_placeholders(self) -> None:
+        """IsEmpty entries come back as placeholders."""
+        item = {**entry(1, time_ms=1000, text=""), "IsEmpty": True}
+        page = await provider(Recorder(ok(Next=0, List=[item]))).history(
+            "g", None, before_seq=None, limit=20
+        )
+        assert 1 == page.entries[0].placeholder
