@@ -7,12 +7,13 @@ Settings are read here, once, from the environment (prefix ``CHAT_IMPORT_``) and
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
 from service.log import configure_logging
@@ -37,6 +38,9 @@ def load_settings(*, need_provider: bool) -> Settings:
         console.print(f"[bold red]configuration error:[/] {exc}")
         raise typer.Exit(2) from None
     return settings
+
+
+UNCONFIGURED_SDK_APP_ID = 1  # the emulator's Tencent side when only ZEGO is configured
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -71,17 +75,22 @@ def emulator(
     from service.emulator.server import run_emulator  # noqa: PLC0415
 
     tencent = settings.tencent
-    assert tencent.sdk_app_id is not None  # noqa: S101 - checked above
-    assert tencent.secret_key is not None  # noqa: S101
+    zego = settings.zego
+    # Each provider's endpoints verify with that provider's credentials. When only ZEGO is
+    # configured, the Tencent endpoints get a random key nobody holds: they refuse every call.
+    # Without ZEGO credentials the ZIM endpoints answer "authentication failed" (Code 3).
+    unknown_key = SecretStr(secrets.token_hex(32))
     run_emulator(
         EmulatorConfig(
             host=host,
             port=port,
-            sdk_app_id=tencent.sdk_app_id,
+            sdk_app_id=tencent.sdk_app_id or UNCONFIGURED_SDK_APP_ID,
             admin_identifier=tencent.admin_identifier,
-            secret_key=tencent.secret_key,
+            secret_key=tencent.secret_key or unknown_key,
             calls_per_second=calls_per_second,
             faults=FaultConfig(latency_ms=latency_ms, jitter_ms=jitter_ms),
+            zego_app_id=zego.app_id,
+            zego_server_secret=zego.server_secret,
         )
     )
 

@@ -1,6 +1,10 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""``create_emulator_app``: the Tencent Cloud Chat REST endpoints plus ``/_emulator/`` controls."""
+"""``create_emulator_app``: Tencent Cloud Chat REST and ZIM server API endpoints, ``/_emulator/``.
+
+Tencent calls go to ``/v4/{service}/{api}``, ZIM calls to ``/?Action=<API>``; each provider has
+its own call budget. ZIM's inspection endpoints are under ``/_emulator/zim/``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from starlette.routing import Route
 from service.emulator.inspection import inspection_routes
 from service.emulator.rest import handle_call
 from service.emulator.state import EmulatorState, store_for
+from service.emulator.zego_api import handle_zim_call
+from service.emulator.zego_inspection import zim_inspection_routes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,9 +47,14 @@ def create_emulator_app(
     async def rest_call(request: Request) -> Response:
         return await handle_call(state, request)
 
+    async def zim_call(request: Request) -> Response:
+        return await handle_zim_call(state, request)
+
     routes = [
         Route("/v4/{service}/{api}", rest_call, methods=["POST"]),
+        Route("/", zim_call, methods=["POST"]),
         *inspection_routes(state),
+        *zim_inspection_routes(state),
     ]
     app = Starlette(routes=routes)
     app.state.emulator = state

@@ -8,7 +8,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from service.emulator import rules
+from service.emulator import rules, zego_rules
 
 
 class FaultConfig(BaseModel):
@@ -47,7 +47,7 @@ class FaultConfig(BaseModel):
 
 
 class EmulatorConfig(BaseModel):
-    """Everything the emulator needs; the secret key is only ever used to verify UserSigs."""
+    """Everything the emulator needs; the secret keys are only ever used to verify signatures."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,3 +73,20 @@ class EmulatorConfig(BaseModel):
     sig_failure_window_seconds: float = Field(default=60, gt=0)
     sig_lockout_seconds: float = Field(default=60, ge=0)
     faults: FaultConfig = Field(default_factory=FaultConfig)
+    """Faults for every call, Tencent's and ZIM's (a ZIM "internal error" answers Code 1)."""
+    zego_app_id: int | None = Field(default=None, gt=0)
+    """ZIM AppId; without it and ``zego_server_secret`` the ZIM endpoints answer Code 3."""
+    zego_server_secret: SecretStr | None = None
+    """The ServerSecret ZIM calls are signed with; only ever used to verify signatures."""
+    zego_calls_per_second: float = Field(default=zego_rules.CALLS_PER_SECOND, gt=0)
+    """ZIM's own budget (20 calls per second), separate from Tencent's."""
+    zego_rate_limit_per_api: bool = False
+    """False: one ZIM budget shared by its APIs (the safe reading); True: one per API."""
+    zego_rate_limit_error_code: int = zego_rules.CALLS_PER_SECOND_LIMIT
+    """7 (calls per second over the limit); 660300005 for the app-level frequency limit."""
+    zego_message_size_limit: int = Field(default=zego_rules.MESSAGE_SIZE_LIMIT_DEFAULT, gt=0)
+    """2 KB by default; an app can raise it to 32 KB."""
+    zego_unregistered_users: list[str] = Field(default_factory=list)
+    """Senders ZIM does not know: their messages get Code 660500002."""
+    zego_retention_days: int = Field(default=zego_rules.RETENTION_DAYS, gt=0)
+    """unconfirmed: the plan's retention; older send times are refused (Code 2)."""

@@ -217,6 +217,13 @@ async def _serve(config: EmulatorConfig) -> None:
             config.admin_identifier,
             config.calls_per_second,
         )
+        if config.zego_app_id is not None and config.zego_server_secret is not None:
+            logger.info(
+                "ZIM endpoints on %s/?Action=... (AppId %s, %s calls/s)",
+                server.url,
+                config.zego_app_id,
+                config.zego_calls_per_second,
+            )
         await server.wait()
 
 

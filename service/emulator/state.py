@@ -13,6 +13,7 @@ from service.emulator.faults import FaultInjector
 from service.emulator.ratelimit import CallBudget
 from service.emulator.stats import EmulatorStats
 from service.emulator.store import EmulatorStore
+from service.emulator.zego_state import ZegoState, zego_state_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,6 +47,8 @@ class EmulatorState:
     budget: CallBudget = field(init=False)
     auth: Authenticator = field(init=False)
     faults: FaultInjector = field(init=False)
+    zego: ZegoState = field(init=False)
+    """The ZIM endpoints' side: credentials, store, own budget and counters."""
 
     def __post_init__(self) -> None:
         config = self.config
@@ -60,6 +63,7 @@ class EmulatorState:
             clock=self.clock,
         )
         self.faults = FaultInjector(config.faults)
+        self.zego = zego_state_for(config, self.clock)
 
     def reset(self) -> None:
         """Back to the state at start: no data, fresh budget, no lockout, configured faults."""
@@ -68,3 +72,4 @@ class EmulatorState:
         self.budget = _budget_for(self.config)
         self.auth.reset()
         self.faults.replace(self.config.faults)
+        self.zego.reset()
