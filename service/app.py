@@ -55,6 +55,7 @@ class ServiceState:
     consumer: AIOKafkaConsumer | None = None
     http: HttpServer | None = None
     stopping: bool = False
+    joined: bool = False
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
     paused: set[TopicPartition] = field(default_factory=set)
     flow_task: asyncio.Task[None] | None = None
@@ -70,8 +71,10 @@ class ServiceState:
             return False, "the provider refuses the configuration"
         if self.engine.provider_unreachable:
             return False, "the provider is unreachable"
+        if not self.joined:
+            return False, "not yet in the consumer group"
         if not self.consumer.assignment():
-            return False, "no partitions assigned"
+            return True, "ok (spare replica: no partitions assigned)"
         return True, "ok"
 
 
@@ -84,6 +87,23 @@ def to_record(raw: Any) -> InputRecord:  # noqa: ANN401 - aiokafka's ConsumerRec
         key=raw.key,
         value=raw.value,
         headers=tuple((name, bytes(value or b"")) for name, value in (raw.headers or ())),
+    )
+
+
+async def _parse_batch(records: Any, original: Any) -> KafkaMessage:  # noqa: ANN401 - FastStream parser hook
+    """Wrap the batch without decoding header values.
+
+    FastStream's own parser decodes every header value as UTF-8 and fails the whole batch on
+    one binary value, before the handler sees it. Header values are arbitrary bytes in Kafka; the
+    engine reads the raw records, so nothing here needs them decoded.
+    """
+    del original
+    first, last = records[0], records[-1]
+    return KafkaMessage(
+        raw_message=records,
+        body=[],
+        message_id=f"{first.topic}-{first.partition}-{first.offset}-{last.offset}",
+        consumer=None,  # type: ignore[arg-type] - never acknowledged: the service commits itself
     )
 
 
@@ -132,6 +152,7 @@ class Service:
             max_poll_interval_ms=kafka.max_poll_interval_ms,
             ack_policy=AckPolicy.MANUAL,
             listener=_Rebalance(self),
+            parser=_parse_batch,
             decoder=_raw_batch,
             title="chat-import.input",
             description="group.import and group.message.import events, key = GroupId",
@@ -360,6 +381,7 @@ class Service:
         if consumer is None or budgets is None:
             return
         held = consumer.assignment()
+        self.state.joined = True
         self.state.paused &= set(held)
         self.state.metrics.assigned_partitions.set(len(held))
         log.info(

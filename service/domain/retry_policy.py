@@ -59,7 +59,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float) -> float:
 
     ``jitter`` is a number in [0, 1) drawn by the caller, so the function stays pure.
     """
-    ceiling = min(policy.max_seconds, policy.initial_seconds * float(2 ** max(0, attempt - 1)))
+    ceiling = min(policy.max_seconds, policy.initial_seconds * float(2 ** min(max(0, attempt - 1), 32)))
     return ceiling * (0.5 + jitter / 2)
 
 
@@ -86,7 +86,9 @@ def decide(  # noqa: PLR0911 - one return per decision reads best
         if attempt > 3:  # noqa: PLR2004 - a fresh signature that expires at once is a config fault
             return Decision(Action.HALT, policy.configuration_pause_seconds)
         return Decision(Action.RETRY, 0.0)
-    if attempt >= policy.max_attempts:
+    if error_class is ErrorClass.RETRY and attempt >= policy.max_attempts:
+        # The provider keeps answering with an error for this call: give up with its code.
+        # Unanswered calls and the frequency limit never fail an event: they hold it instead.
         return Decision(Action.FAIL, 0.0)
     if error_class is ErrorClass.AMBIGUOUS:
         return Decision(Action.VERIFY_THEN_RETRY, delay)

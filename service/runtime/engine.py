@@ -54,6 +54,7 @@ T = TypeVar("T")
 
 MAX_HISTORY_PAGES = 50
 THROTTLE_PAUSE_SECONDS = 0.1
+UNREACHABLE_AFTER = 3
 IMPORT_GROUP = "import_group"
 IMPORT_MESSAGES = "import_group_msg"
 HISTORY = "group_msg_get_simple"
@@ -146,7 +147,7 @@ class Engine:
         self._groups = GroupRegistry()
         self._accepting = True
         self._halted_reason: str | None = None
-        self.provider_unreachable = False
+        self._unanswered_calls = 0
         self._progress = asyncio.Event()
 
     # ----------------------------------------------------------------- intake
@@ -510,9 +511,10 @@ class Engine:
                 else:
                     error = None
             if error is not None:
-                self.provider_unreachable = (
-                    error.code == 0 and error.error_class is ErrorClass.AMBIGUOUS
-                )
+                if error.error_class is ErrorClass.AMBIGUOUS:
+                    self._unanswered_calls += 1  # timeout, reset, or HTTP 5xx
+                else:
+                    self._unanswered_calls = 0
                 if error.error_class is ErrorClass.THROTTLED:
                     limiter.penalise(THROTTLE_PAUSE_SECONDS)
                 self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
@@ -544,7 +546,7 @@ class Engine:
                 if decision.action is Action.VERIFY_THEN_RETRY and verify_ambiguous:
                     return _Verify()
                 continue
-            self.provider_unreachable = False
+            self._unanswered_calls = 0
             self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
             self._metrics.provider_calls.labels(api, "0").inc()
             if self._halted_reason is not None:
@@ -691,6 +693,11 @@ class Engine:
         if tp is not None:
             return self._unfinished.get(tp, 0)
         return sum(self._unfinished.values())
+
+    @property
+    def provider_unreachable(self) -> bool:
+        """True after several calls in a row got no answer from the provider."""
+        return self._unanswered_calls >= UNREACHABLE_AFTER
 
     @property
     def halted(self) -> bool:

@@ -75,8 +75,13 @@ class TestDecide:
         assert Action.FAIL == decision(ErrorClass.GROUP_MISSING, waited=600).action
 
     def test_retries_stop_after_max_attempts(self):
-        """A transient error that never clears fails the event after max_attempts."""
+        """A provider error that never clears (10002) fails the event after max_attempts."""
         assert Action.FAIL == decision(ErrorClass.RETRY, attempt=5).action
+
+    @pytest.mark.parametrize("error_class", [ErrorClass.AMBIGUOUS, ErrorClass.THROTTLED])
+    def test_unanswered_and_throttled_calls_never_fail_the_event(self, error_class):
+        """An unreachable provider or the frequency limit holds events, it never fails them."""
+        assert Action.FAIL != decision(error_class, attempt=10_000).action
 
     @given(st.integers(min_value=1, max_value=100), st.floats(min_value=0, max_value=0.999))
     def test_backoff_is_capped_and_positive(self, attempt, jitter):
