@@ -53,6 +53,11 @@ class ChatProvider(Protocol):
         ...
 
     @property
+    def group_missing_code(self) -> int:
+        """The provider's code for "the group does not exist" (Tencent 10010)."""
+        ...
+
+    @property
     def messages_per_call(self) -> int:
         """How many messages one import call takes."""
         ...

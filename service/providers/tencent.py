@@ -81,6 +81,7 @@ class TencentProvider:
 
     name = "tencent"
     messages_per_call = limits.MESSAGES_PER_CALL
+    group_missing_code = limits.GROUP_NOT_FOUND
 
     def __init__(
         self,

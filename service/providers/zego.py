@@ -412,6 +412,7 @@ class ZegoProvider:
 
     name = "zego"
     messages_per_call = 1
+    group_missing_code = 660600001
 
     def __init__(
         self,

@@ -94,6 +94,7 @@ class LaneState:
 class _GiveUp:
     code: int
     info: str
+    error_class: ErrorClass = ErrorClass.PERMANENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,7 @@ class Engine:
         else:
             self._groups.import_failed(
                 group_id,
-                limits.GROUP_NOT_FOUND,
+                self._provider.group_missing_code,
                 f"group {group_id} does not exist: its group.import failed ({code}: {info})",
             )
 
@@ -364,10 +365,10 @@ class Engine:
                 state.history = None  # the call may have changed it: read it afresh
                 continue
             if isinstance(result, _GiveUp):
-                if result.code == limits.GROUP_NOT_FOUND:
+                if result.error_class is ErrorClass.GROUP_MISSING:
                     self._groups.import_failed(
                         group_id,
-                        limits.GROUP_NOT_FOUND,
+                        result.code,
                         f"group {group_id} does not exist at the provider "
                         f"(waited {self._policy.group_wait_seconds:.0f} s for its import)",
                     )
@@ -534,7 +535,7 @@ class Engine:
                 )
                 self._metrics.retries.labels(error.error_class.value).inc()
                 if decision.action is Action.FAIL:
-                    return _GiveUp(error.code, error.info)
+                    return _GiveUp(error.code, error.info, error.error_class)
                 if decision.action is Action.HALT:
                     await self._halt(error, decision.delay, state)
                     continue

@@ -19,6 +19,7 @@ class FakeProvider:
 
     name = "fake"
     messages_per_call = 7
+    group_missing_code = 10010
 
     def __init__(self, latency: float = 0.0) -> None:
         self.groups: set[str] = set()
