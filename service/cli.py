@@ -151,12 +151,38 @@ def report(top: Annotated[int, typer.Option(help="How many groups to list.")] = 
 
 
 @app.command()
-def produce(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+def demo() -> None:
+    """Run the whole pipeline here: embedded broker, emulator, service, the sample export."""
+    provider = load_settings(need_provider=False).provider
+    if provider.value == "zego":
+        console.print("[bold red]ZEGO is not supported yet[/]: the demo runs with provider tencent")
+        raise typer.Exit(2)
+    import uvloop  # noqa: PLC0415 - keep CLI start-up light
+
+    from service.tools.demo import run_demo  # noqa: PLC0415
+    from service.tools.local_stack import LOCAL_SECRET_KEY  # noqa: PLC0415
+
+    configure_logging(level="WARNING", fmt="console", secrets=[LOCAL_SECRET_KEY])
+    result = uvloop.run(run_demo(Console()))
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def produce(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
     """Publish a JSON-lines export to the input topics, keyed by GroupId."""
     settings = load_settings(need_provider=False)
+    from aiokafka.errors import KafkaError  # noqa: PLC0415
+
     from service.tools.produce import produce_file  # noqa: PLC0415
 
-    count = asyncio.run(produce_file(settings, file, console=Console()))
+    try:
+        count = asyncio.run(produce_file(settings, file, console=Console()))
+    except KafkaError as exc:
+        console.print(f"[bold red]publishing failed:[/] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
     Console().print(f"published {count} records")
 
 

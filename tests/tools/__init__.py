@@ -1,0 +1,1 @@
+# Copyright 2026 chat-import-service contributors
