@@ -95,6 +95,7 @@ class _GiveUp:
     code: int
     info: str
     error_class: ErrorClass = ErrorClass.PERMANENT
+    detected_by: DetectedBy = DetectedBy.PROVIDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +384,7 @@ class Engine:
                                 attempts=item.attempts,
                                 code=result.code,
                                 info=result.info,
+                                detected_by=result.detected_by,
                             ),
                         )
                         for item in current
@@ -542,6 +544,10 @@ class Engine:
                 self._log_retry(api, error, decision.delay, items)
                 if decision.action is Action.WAIT_FOR_GROUP and group_id is not None:
                     await self._wait_for_group(group_id, decision.delay, state)
+                    facts = self._groups.facts(group_id)
+                    if facts.status is GroupStatus.FAILED:
+                        # its group.import was refused meanwhile: it will never exist
+                        return _GiveUp(facts.code, facts.info, detected_by=DetectedBy.SERVICE)
                     continue
                 await self._pause(decision.delay, state)
                 if decision.action is Action.VERIFY_THEN_RETRY and verify_ambiguous:

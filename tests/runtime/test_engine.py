@@ -279,3 +279,33 @@ async def test_order_is_kept_per_group_under_concurrency(groups):
         assert [f"m{n}" for n in range(30)] == [
             m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages[f"g{g}"]
         ]
+
+
+class TestGroupRefusedWhileWaiting:
+    async def test_waiting_message_fails_with_the_groups_code_when_its_import_is_refused(self):
+        """A message held on 10010 fails at once with 10007 when its AVChatRoom import is refused."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink, group_wait=600)
+        eng.submit(feed.message("av", 0))
+        assert await eng._wait_until(lambda: len(provider.calls) >= 1, 5)
+        eng.submit(feed.group("av", Type="AVChatRoom"))
+        assert await eng.wait_idle(5)
+        outcome = by_event(sink)["m:av:0"]
+        assert ("failed", 10007, "service") == (
+            outcome.status.value,
+            outcome.error_code,
+            outcome.detected_by.value,
+        )
+
+    async def test_waiting_message_fails_with_10010_when_its_import_is_invalid(self):
+        """A message held on 10010 fails at once with 10010 when its group's import is refused."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink, group_wait=600)
+        eng.submit(feed.message("bad", 0))
+        assert await eng._wait_until(lambda: len(provider.calls) >= 1, 5)
+        eng.submit(feed.group("bad", Name="x" * 40))
+        assert await eng.wait_idle(5)
+        assert (10010, "service") == (
+            by_event(sink)["m:bad:0"].error_code,
+            by_event(sink)["m:bad:0"].detected_by.value,
+        )
