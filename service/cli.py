@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The ``chat-import`` command: run, emulator, demo, produce, verify, report.
 
 Settings are read here, once, from the environment (prefix ``CHAT_IMPORT_``) and an optional
@@ -8,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -192,4 +193,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()
