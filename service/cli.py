@@ -155,16 +155,26 @@ def report(top: Annotated[int, typer.Option(help="How many groups to list.")] = 
 def demo() -> None:
     """Run the whole pipeline here: embedded broker, emulator, service, the sample export."""
     provider = load_settings(need_provider=False).provider
-    if provider.value == "zego":
-        console.print("[bold red]ZEGO is not supported yet[/]: the demo runs with provider tencent")
-        raise typer.Exit(2)
-    import uvloop  # noqa: PLC0415 - keep CLI start-up light
+    import tempfile  # noqa: PLC0415 - keep CLI start-up light
 
-    from service.tools.demo import run_demo  # noqa: PLC0415
+    import uvloop  # noqa: PLC0415
+
+    from service.settings import ProviderName  # noqa: PLC0415
+    from service.tools.demo import run_demo, zego_export  # noqa: PLC0415
     from service.tools.local_stack import LOCAL_SECRET_KEY  # noqa: PLC0415
 
     configure_logging(level="WARNING", fmt="console", secrets=[LOCAL_SECRET_KEY])
-    result = uvloop.run(run_demo(Console()))
+    if provider is ProviderName.ZEGO:
+        with tempfile.TemporaryDirectory() as directory:
+            export, expected = zego_export(Path(directory))
+            Console().print(
+                f"provider zego: a {export.stat().st_size:,}-byte export for 20 calls/s"
+            )
+            result = uvloop.run(
+                run_demo(Console(), export_path=export, expectations=expected, provider=provider)
+            )
+    else:
+        result = uvloop.run(run_demo(Console()))
     if not result.passed:
         raise typer.Exit(1)
 

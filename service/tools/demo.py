@@ -31,8 +31,23 @@ from service.embedded_broker import EmbeddedBroker
 from service.emulator.config import EmulatorConfig, FaultConfig
 from service.emulator.server import EmulatorServer
 from service.messaging.topic_reader import TopicRecord, read_topic
-from service.sample import SAMPLE_EXPORT, SampleExpectations, load_expectations
-from service.settings import KafkaSettings, PipelineSettings, Settings, TencentSettings
+from service.sample import (
+    SAMPLE_EXPORT,
+    Expected,
+    SampleExpectations,
+    expectations,
+    generate_export,
+    load_expectations,
+    write_jsonl,
+)
+from service.settings import (
+    KafkaSettings,
+    PipelineSettings,
+    ProviderName,
+    Settings,
+    TencentSettings,
+    ZegoSettings,
+)
 from service.tools.local_stack import LOCAL_SDK_APP_ID, LOCAL_SECRET_KEY
 from service.tools.produce import RateColumn, produce_file
 
@@ -53,7 +68,19 @@ GROUP_COLUMNS = 4
 
 CONSUMER_ONLY_NOTICE = "Topic creation is skipped in consumer-only mode"
 
+# ZIM imports one message per call at 20 calls/s: the ZIM demo uses a smaller export.
+ZEGO_CALLS_PER_SECOND = 20.0
+ZEGO_DEMO_GROUPS = 8
+ZEGO_DEMO_MESSAGES = 400
+ZEGO_MESSAGE_SIZE_LIMIT = 32 * 1_024  # an app raised to ZIM's maximum
+ZEGO_RETENTION_DAYS = 3_650
+ZEGO_GROUP_MISSING = 660600001
+ZEGO_PARAMETER_ERROR = 2
+ZEGO_NATIVE_ELEMENTS = frozenset({"TIMTextElem", "TIMCustomElem"})
+
 GROUP_RESULT = "group.import.result"
+GROUP_NOT_FOUND_TENCENT = 10010
+GROUP_REFUSALS_TENCENT = frozenset({GROUP_NOT_FOUND_TENCENT, 10007})
 MESSAGE_RESULT = "group.message.import.result"
 
 
@@ -74,9 +101,18 @@ class DemoSettings(Settings):
         return (init_settings,)
 
 
-def demo_settings(bootstrap_servers: str, provider_url: str) -> Settings:
+def demo_settings(
+    bootstrap_servers: str, provider_url: str, provider: ProviderName = ProviderName.TENCENT
+) -> Settings:
     """The service's settings in the demo: the embedded broker, the emulator, quiet logs."""
     return DemoSettings(
+        provider=provider,
+        zego=ZegoSettings(
+            base_url=provider_url,
+            app_id=LOCAL_SDK_APP_ID,
+            server_secret=SecretStr(LOCAL_SECRET_KEY),
+            calls_per_second=ZEGO_CALLS_PER_SECOND,
+        ),
         kafka=KafkaSettings(
             bootstrap_servers=bootstrap_servers,
             group_id="chat-import-demo",
@@ -97,11 +133,17 @@ def demo_settings(bootstrap_servers: str, provider_url: str) -> Settings:
 
 
 def emulator_config() -> EmulatorConfig:
-    """The emulator in the demo: the provider's call budget and a little latency."""
+    """The emulator in the demo: the providers' call budgets and a little latency."""
     return EmulatorConfig(
         sdk_app_id=LOCAL_SDK_APP_ID,
         secret_key=SecretStr(LOCAL_SECRET_KEY),
         calls_per_second=CALLS_PER_SECOND,
+        zego_app_id=LOCAL_SDK_APP_ID,
+        zego_server_secret=SecretStr(LOCAL_SECRET_KEY),
+        zego_calls_per_second=ZEGO_CALLS_PER_SECOND,
+        zego_message_size_limit=ZEGO_MESSAGE_SIZE_LIMIT,
+        # importing history needs a plan that keeps it: the sample is older than the default
+        zego_retention_days=ZEGO_RETENTION_DAYS,
         faults=FaultConfig(latency_ms=LATENCY_MS, jitter_ms=JITTER_MS),
     )
 
@@ -413,9 +455,43 @@ async def _read_back(settings: Settings) -> tuple[list[TopicRecord], list[TopicR
     return outcomes, dead_letters
 
 
-async def _stored_counts(emulator_url: str) -> dict[str, int]:
+def zego_expectations(records: list[Any], tencent: SampleExpectations) -> SampleExpectations:
+    """What the export gives with ZIM, from its Tencent expectations and the documented mapping.
+
+    Messages of a group that does not exist fail with ZIM's 660600001 instead of 10010; a
+    message that is not one text or one custom element has no ZIM equivalent (code 2).
+    """
+    events = dict(tencent.events)
+    for record in records:
+        if not isinstance(record, dict) or record.get("type") != "group.message.import":
+            continue
+        event_id = str(record.get("event_id"))
+        want = events.get(event_id)
+        if want is None:
+            continue
+        if want.status == "failed" and want.error_code not in GROUP_REFUSALS_TENCENT:
+            continue  # the message's own rule: refused before anything ZIM-specific
+        body = record.get("message", {}).get("MsgBody", [])
+        if not (len(body) == 1 and body[0].get("MsgType") in ZEGO_NATIVE_ELEMENTS):
+            # checked as the message is read, before its group's state matters
+            events[event_id] = Expected("failed", ZEGO_PARAMETER_ERROR)
+        elif want.error_code == GROUP_NOT_FOUND_TENCENT:
+            events[event_id] = Expected("failed", ZEGO_GROUP_MISSING)
+    return SampleExpectations(events=events, dead_letter=tencent.dead_letter)
+
+
+def zego_export(directory: Path) -> tuple[Path, SampleExpectations]:
+    """A smaller export for ZIM's 20 calls/s, written to ``directory``, and what it gives."""
+    records = generate_export(groups=ZEGO_DEMO_GROUPS, messages=ZEGO_DEMO_MESSAGES)
+    path = directory / "zego-demo-export.jsonl"
+    write_jsonl(path, records)
+    return path, zego_expectations(records, expectations(records))
+
+
+async def _stored_counts(emulator_url: str, provider: ProviderName) -> dict[str, int]:
+    prefix = "/_emulator/zim" if provider is ProviderName.ZEGO else "/_emulator"
     async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.get(f"{emulator_url}/_emulator/groups")
+        response = await client.get(f"{emulator_url}{prefix}/groups")
         response.raise_for_status()
     return {
         str(group["group_id"]): int(group["message_count"]) for group in response.json()["groups"]
@@ -441,6 +517,7 @@ async def run_demo(
     export_path: Path = SAMPLE_EXPORT,
     expectations: SampleExpectations | None = None,
     outcome_timeout: float = OUTCOME_TIMEOUT_SECONDS,
+    provider: ProviderName = ProviderName.TENCENT,
 ) -> DemoResult:
     """Run the pipeline on ``export_path``, print the summary and the verdict, return the result.
 
@@ -457,7 +534,7 @@ async def run_demo(
                 f"broker {broker.bootstrap_servers}, emulator {emulator.url} "
                 f"({CALLS_PER_SECOND:.0f} calls/s, {LATENCY_MS:.0f}±{JITTER_MS:.0f} ms)"
             )
-            settings = demo_settings(broker.bootstrap_servers, emulator.url)
+            settings = demo_settings(broker.bootstrap_servers, emulator.url, provider)
             service = Service(settings)
             service_task = asyncio.create_task(service.app.run(log_level=logging.DEBUG))
             try:
@@ -478,7 +555,7 @@ async def run_demo(
             result.elapsed_seconds = max(0.0, last - started)
             outcomes = _decode(outcome_records)
             result.groups = compare_groups(
-                await _stored_counts(emulator.url), imported_per_group(outcomes)
+                await _stored_counts(emulator.url, provider), imported_per_group(outcomes)
             )
     summarise(result, outcomes, len(dead_letters), expected)
     render(result, console)

@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from service import cli
 from service.sample import (
     Expected,
     Record,
@@ -18,7 +16,10 @@ from service.sample import (
     generate_export,
     write_jsonl,
 )
+from service.settings import ProviderName
 from service.tools.demo import (
+    ZEGO_GROUP_MISSING,
+    ZEGO_PARAMETER_ERROR,
     DemoResult,
     GroupCount,
     check_outcomes,
@@ -27,6 +28,7 @@ from service.tools.demo import (
     imported_per_group,
     render,
     run_demo,
+    zego_expectations,
 )
 
 if TYPE_CHECKING:
@@ -168,17 +170,24 @@ class TestDemoSettings:
         assert expected == actual
 
 
-class TestDemoCommand:
-    """``chat-import demo`` runs with provider tencent only, for now."""
-
-    def test_provider_zego_is_refused_with_exit_code_2(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """CHAT_IMPORT_PROVIDER=zego: a clear message and exit code 2, nothing started."""
-        monkeypatch.setenv("CHAT_IMPORT_PROVIDER", "zego")
-        result = CliRunner().invoke(cli.app, ["demo"])
-        expected = 2
-        assert expected == result.exit_code
+@pytest.mark.kafka
+class TestZegoDemo:
+    async def test_a_small_export_into_zim_passes_every_check(self, tmp_path: Path) -> None:
+        """Provider zego: every event gets its ZIM outcome; the emulator holds what was imported."""
+        records = generate_export(groups=3, messages=40)
+        path = tmp_path / "zim.jsonl"
+        write_jsonl(path, records)
+        wanted = zego_expectations(records, expectations(records))
+        result = await run_demo(
+            Console(file=io.StringIO(), width=120),
+            export_path=path,
+            expectations=wanted,
+            outcome_timeout=60,
+            provider=ProviderName.ZEGO,
+        )
+        expected: list[str] = []
+        assert expected == result.mismatches
+        assert {ZEGO_GROUP_MISSING, ZEGO_PARAMETER_ERROR} <= set(result.failed_by_code)
 
 
 def without_groups(records: list[Record], group_ids: set[str]) -> list[Record]:
