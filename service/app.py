@@ -206,6 +206,7 @@ class Service:
             enable_idempotence=settings.kafka.idempotent_producer,
             linger_ms=5,
             request_timeout_ms=30_000,
+            max_request_size=settings.kafka.max_message_bytes,
         )
         await producer.start()
         provider = build_provider(settings, client)

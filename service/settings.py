@@ -37,6 +37,9 @@ class KafkaSettings(BaseModel):
     create_topics: bool = True
     topic_partitions: int = Field(default=12, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # The largest record the service publishes (a dead letter is as large as the record that
+    # could not be read); the dead-letter topic is created to accept it.
+    max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024 * 1024)
 
 
 class TopicsSettings(BaseModel):

@@ -50,12 +50,21 @@ MESSAGE_SIZE_LIMIT_2024: Final = 12_000
 MESSAGE_SIZE_LIMIT_2022: Final = 8_000
 
 
+def encodable(text: str) -> bool:
+    """True when ``text`` is valid Unicode (JSON escapes can carry lone surrogates, which not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def utf8_len(text: str) -> int:
     """Length of ``text`` in UTF-8 bytes, the unit of every documented string limit."""
     return len(text.encode("utf-8"))
 
 
-_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def message_body_size(body: list[dict[str, Any]] | list[Any]) -> int:

@@ -59,7 +59,9 @@ def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float) -> float:
 
     ``jitter`` is a number in [0, 1) drawn by the caller, so the function stays pure.
     """
-    ceiling = min(policy.max_seconds, policy.initial_seconds * float(2 ** min(max(0, attempt - 1), 32)))
+    ceiling = min(
+        policy.max_seconds, policy.initial_seconds * float(2 ** min(max(0, attempt - 1), 32))
+    )
     return ceiling * (0.5 + jitter / 2)
 
 

@@ -132,6 +132,8 @@ def decode_envelope(value: bytes | None) -> Envelope:
     event_id = document.get("event_id")
     if not isinstance(event_id, str) or not event_id:
         raise BadInputError("event has no 'event_id'")
+    if not limits.encodable(event_id):
+        raise BadInputError("event_id is not valid Unicode (a lone surrogate escape)")
     try:
         known = EventType(event_type)
     except ValueError as exc:
@@ -166,6 +168,13 @@ def _key_text(key: bytes | None) -> str | None:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def _unicode_problem(prefix: str, model: GroupProfile | GroupMessage) -> str | None:
+    for name, value in model:
+        if isinstance(value, str) and not limits.encodable(value):
+            return f"{prefix}.{name} is not valid Unicode (a lone surrogate escape)"
+    return None
 
 
 def _check_group(group: GroupProfile, now: int) -> tuple[int, str] | None:  # noqa: C901, PLR0911, PLR0912 - one branch per documented rule
@@ -264,7 +273,12 @@ def _check_message(  # noqa: PLR0911
                 limits.INVALID_PARAMETER,
                 f"message.MsgBody[{index}].MsgContent.{field} is missing or not a {kind.__name__}",
             )
-    size = limits.message_body_size(raw_body)
+    try:
+        size = limits.message_body_size(raw_body)
+    except UnicodeEncodeError:
+        return limits.INVALID_PARAMETER, "message.MsgBody is not valid Unicode (a lone surrogate)"
+    except ValueError:
+        return limits.INVALID_PARAMETER, "message.MsgBody holds a number out of range (Infinity)"
     if size > rules.message_size_limit:
         return (
             limits.MESSAGE_TOO_LARGE,
@@ -282,6 +296,16 @@ def validate_event(  # noqa: PLR0911 - one return per refusal
     def reject(code: int, info: str) -> Rejection:
         return Rejection(envelope.type, envelope.event_id, hint, code, info)
 
+    if hint is not None and not limits.encodable(hint):
+        # the outcome is keyed by the group id: keep the unencodable one out of it
+        return Rejection(
+            envelope.type,
+            envelope.event_id,
+            None,
+            limits.INVALID_GROUP_ID,
+            "the group id is not valid Unicode (a lone surrogate escape)",
+        )
+
     model = GroupImportEvent if envelope.type is EventType.GROUP_IMPORT else MessageImportEvent
     try:
         event = model.model_validate(envelope.payload)
@@ -294,6 +318,9 @@ def validate_event(  # noqa: PLR0911 - one return per refusal
                 limits.INVALID_PARAMETER,
                 f"record key {key!r} does not equal group.GroupId {event.group.GroupId!r}",
             )
+        unicode_problem = _unicode_problem("group", event.group)
+        if unicode_problem:
+            return reject(limits.INVALID_PARAMETER, unicode_problem)
         problem = _check_group(event.group, now)
         if problem:
             return reject(*problem)
@@ -306,6 +333,13 @@ def validate_event(  # noqa: PLR0911 - one return per refusal
             limits.INVALID_PARAMETER,
             f"record key {key!r} does not equal group_id {event.group_id!r}",
         )
+    unicode_problem = _unicode_problem("message", event.message) or (
+        None
+        if event.topic_id is None or limits.encodable(event.topic_id)
+        else "topic_id is not valid Unicode (a lone surrogate escape)"
+    )
+    if unicode_problem:
+        return reject(limits.INVALID_PARAMETER, unicode_problem)
     raw_body = envelope.payload["message"]["MsgBody"]  # validated above: a list of objects
     problem = _check_message(event.message, raw_body, now, rules)
     if problem:

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 
 from service.domain.events import InputRecord, OutcomeEvent
 from service.messaging.dead_letter import dead_letter_headers
@@ -44,11 +45,24 @@ class KafkaOutcomeSink:
         await asyncio.gather(*futures)
 
     async def publish_dead_letter(self, record: InputRecord, reason: str) -> None:
-        """Publish the record unchanged (key, value, headers) plus the error headers."""
-        future = await self._producer.send(
-            self._topics.dead_letter,
-            value=record.value,
-            key=record.key,
-            headers=dead_letter_headers(record, reason),
-        )
-        await future
+        """Publish the record unchanged (key, value, headers) plus the error headers.
+
+        A record too large for the dead-letter topic is published without its value, with an
+        ``error.value-omitted`` header giving its size: the original stays in the input topic,
+        and consumption goes on instead of retrying a record that can never be written.
+        """
+        headers = dead_letter_headers(record, reason)
+        try:
+            future = await self._producer.send(
+                self._topics.dead_letter, value=record.value, key=record.key, headers=headers
+            )
+            await future
+        except (MessageSizeTooLargeError, RecordTooLargeError):
+            size = str(len(record.value or b"")).encode("ascii")
+            future = await self._producer.send(
+                self._topics.dead_letter,
+                value=None,
+                key=record.key,
+                headers=[*headers, ("error.value-omitted", size)],
+            )
+            await future

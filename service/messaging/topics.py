@@ -33,6 +33,11 @@ async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[st
                         name,
                         num_partitions=kafka.topic_partitions,
                         replication_factor=kafka.replication_factor,
+                        topic_configs=(
+                            {"max.message.bytes": str(kafka.max_message_bytes)}
+                            if name == topics.dead_letter
+                            else {}
+                        ),
                     )
                     for name in missing
                 ]

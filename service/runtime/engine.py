@@ -165,16 +165,26 @@ class Engine:
         self._metrics.records_consumed.labels(record.topic).inc()
         try:
             envelope = decode_envelope(record.value)
+            checked = validate_event(record, envelope, now=int(self._clock()), rules=self._rules)
+            if isinstance(checked, ValidMessageImport):
+                refusal = self._provider.check_element_support(checked.message)
+                if refusal is not None:
+                    checked = Rejection(
+                        EventType.MESSAGE_IMPORT, checked.event_id, checked.group_id, *refusal
+                    )
         except BadInputError as exc:
             self._spawn(self._dead_letter(record, exc.reason))
             return
-        checked = validate_event(record, envelope, now=int(self._clock()), rules=self._rules)
-        if isinstance(checked, ValidMessageImport):
-            refusal = self._provider.check_element_support(checked.message)
-            if refusal is not None:
-                checked = Rejection(
-                    EventType.MESSAGE_IMPORT, checked.event_id, checked.group_id, *refusal
-                )
+        except Exception as exc:  # noqa: BLE001 - a record the checks cannot handle is kept, not lost
+            log.exception(
+                "record could not be checked; sent to the dead-letter topic",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+            reason = f"the service could not check this record ({type(exc).__name__})"
+            self._spawn(self._dead_letter(record, reason))
+            return
         if isinstance(checked, Rejection):
             if checked.event_type is EventType.GROUP_IMPORT and checked.group_id:
                 self._group_refused(checked.group_id, checked.code, checked.info)

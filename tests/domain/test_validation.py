@@ -203,3 +203,38 @@ class TestMessageRules:
         result = check(event)
         assert isinstance(result, Rejection)
         assert "group_id" in result.info
+
+
+class TestUnrepresentableValues:
+    def test_lone_surrogate_in_text_is_refused_naming_the_body(self):
+        """A JSON escape of half a surrogate pair cannot be sent as UTF-8: 10004 on MsgBody."""
+        event = message_event(
+            MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "a \ud800 b"}}]
+        )
+        result = check(event)
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "message.MsgBody" in result.info)
+
+    def test_lone_surrogate_in_group_name_is_refused_naming_the_field(self):
+        """group.Name with a lone surrogate: 10004 naming group.Name."""
+        result = check(group_event(Name="half \udc00"))
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "group.Name" in result.info)
+
+    def test_infinite_number_in_content_is_refused(self):
+        """1e999 parses to infinity, which JSON cannot carry to the provider: 10004."""
+        raw = (
+            json.dumps(message_event())
+            .replace('"Text": "hi"', '"Text": "hi", "Size": 1e999')
+            .encode()
+        )
+        rec = InputRecord("t", 0, 0, b"g-1", raw)
+        result = validate_event(rec, decode_envelope(raw), now=NOW, rules=Rules())
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "out of range" in result.info)
+
+    def test_lone_surrogate_event_id_is_not_an_event(self):
+        """An event_id that cannot be encoded cannot key an outcome: dead letter."""
+        raw = json.dumps({**message_event(), "event_id": "x\ud800"}).encode()
+        with pytest.raises(BadInputError, match="event_id"):
+            decode_envelope(raw)
