@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Assembling the service: FastStream consumer, engine, provider, producer, HTTP endpoints.
 
 ``create_app(settings)`` returns a FastStream application; the lifespan opens every resource
@@ -61,7 +63,7 @@ class ServiceState:
     flow_task: asyncio.Task[None] | None = None
     started_at: float = field(default_factory=time.monotonic)
 
-    def readiness(self) -> tuple[bool, str]:
+    def readiness(self) -> tuple[bool, str]:  # noqa: PLR0911 - one answer per reason
         """Ready when partitions are held and the provider answers."""
         if self.stopping:
             return False, "shutting down"
@@ -103,7 +105,8 @@ async def _parse_batch(records: Any, original: Any) -> KafkaMessage:  # noqa: AN
         raw_message=records,
         body=[],
         message_id=f"{first.topic}-{first.partition}-{first.offset}-{last.offset}",
-        consumer=None,  # type: ignore[arg-type] - never acknowledged: the service commits itself
+        # never acknowledged through FastStream: the service commits offsets itself
+        consumer=None,  # type: ignore[arg-type]
     )
 
 
@@ -376,7 +379,8 @@ class Service:
                 self.state.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 
     async def partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        """Take this replica's share of the app-wide call budget."""
+        """Take this replica's share of the app-wide call budget (from its whole assignment)."""
+        del assigned  # the consumer's assignment() is the whole set, not just the new ones
         consumer = self.state.consumer or self.subscriber.consumer
         budgets = self.state.budgets
         if consumer is None or budgets is None:

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Every setting of the service, read once from the environment (prefix ``CHAT_IMPORT_``).
 
 Nested groups use ``__`` as the delimiter (``CHAT_IMPORT_KAFKA__BOOTSTRAP_SERVERS``). Build

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Building the configured provider adapter (the one place that knows every provider)."""
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ class Engine:
         except BadInputError as exc:
             self._spawn(self._dead_letter(record, exc.reason))
             return
-        except Exception as exc:  # noqa: BLE001 - a record the checks cannot handle is kept, not lost
+        except Exception as exc:
             log.exception(
                 "record could not be checked; sent to the dead-letter topic",
                 topic=record.topic,

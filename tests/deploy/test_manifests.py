@@ -6,7 +6,6 @@ settings they carry are checked against ``service.settings.Settings`` itself.
 """
 
 # The project's test style is `assert expected == actual`, which SIM300 calls a Yoda condition.
-# ruff: noqa: SIM300
 
 from __future__ import annotations
 

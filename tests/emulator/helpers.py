@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 SDK_APP_ID = 1_400_000_777
-SECRET_KEY = "emulator-test-key-not-a-secret"  # noqa: S105 - the emulator's own test key
+SECRET_KEY = "emulator-test-key-not-a-secret"
 WRONG_SIGNING_KEY = "a-key-the-emulator-does-not-know"
 ADMIN = "administrator"
 API = "/v4/group_open_http_svc/"

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -14,9 +16,7 @@ pytestmark = pytest.mark.kafka
 
 
 def emulator_config(**overrides: object) -> EmulatorConfig:
-    return EmulatorConfig(
-        sdk_app_id=SDK_APP_ID, secret_key=SecretStr(SECRET_KEY), **overrides
-    )
+    return EmulatorConfig(sdk_app_id=SDK_APP_ID, secret_key=SecretStr(SECRET_KEY), **overrides)
 
 
 @pytest.fixture

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Building input records for integration tests."""
 
 from __future__ import annotations
@@ -13,18 +15,31 @@ from .harness import Out
 BASE = int(time.time()) - 7 * 86_400
 
 
-def group_record(settings: Settings, gid: str, **fields: Any) -> Out:  # noqa: ANN401
-    group = {"GroupId": gid, "Type": "Public", "Name": f"group {gid}", "CreateTime": BASE - 100, **fields}
+def group_record(settings: Settings, gid: str, **fields: Any) -> Out:
+    group = {
+        "GroupId": gid,
+        "Type": "Public",
+        "Name": f"group {gid}",
+        "CreateTime": BASE - 100,
+        **fields,
+    }
     value = {"type": "group.import", "event_id": f"it:group:{gid}", "group": group}
     return Out(settings.topics.groups, gid.encode(), json.dumps(value).encode())
 
 
-def message_record(settings: Settings, gid: str, n: int, *, text: str | None = None, **fields: Any) -> Out:  # noqa: ANN401
+def message_record(
+    settings: Settings, gid: str, n: int, *, text: str | None = None, **fields: Any
+) -> Out:
     message = {
         "From_Account": f"user-{n % 3}",
         "SendTime": BASE + n // 2,
         "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text or f"{gid} #{n}"}}],
         **fields,
     }
-    value = {"type": "group.message.import", "event_id": f"it:msg:{gid}:{n:05d}", "group_id": gid, "message": message}
+    value = {
+        "type": "group.message.import",
+        "event_id": f"it:msg:{gid}:{n:05d}",
+        "group_id": gid,
+        "message": message,
+    }
     return Out(settings.topics.messages, gid.encode(), json.dumps(value).encode())

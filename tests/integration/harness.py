@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Driving the service from outside: settings, producing input, reading outcomes, waiting."""
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from pydantic import SecretStr
 
 from service.app import Service
 from service.messaging.topic_reader import TopicRecord, read_topic
-from service.settings import KafkaSettings, PipelineSettings, Settings, TencentSettings, TopicsSettings
+from service.settings import (
+    KafkaSettings,
+    PipelineSettings,
+    Settings,
+    TencentSettings,
+    TopicsSettings,
+)
 
 SDK_APP_ID = 1400000001
-SECRET_KEY = "emulator-secret-key-for-tests-only"  # noqa: S105 - the emulator's test key
+SECRET_KEY = "emulator-secret-key-for-tests-only"
 
 
-def make_settings(bootstrap: str, provider_url: str, run_id: str, **pipeline: Any) -> Settings:  # noqa: ANN401
+def make_settings(bootstrap: str, provider_url: str, run_id: str, **pipeline: Any) -> Settings:
     """Settings for one test run: its own topics and group, the embedded broker, the emulator."""
     return Settings(
         kafka=KafkaSettings(
@@ -40,7 +48,14 @@ def make_settings(bootstrap: str, provider_url: str, run_id: str, **pipeline: An
         tencent=TencentSettings(
             base_url=provider_url, sdk_app_id=SDK_APP_ID, secret_key=SecretStr(SECRET_KEY)
         ),
-        pipeline=PipelineSettings(**{"drain_seconds": 5, "retry_initial_seconds": 0.05, "retry_max_seconds": 0.5, **pipeline}),
+        pipeline=PipelineSettings(
+            **{
+                "drain_seconds": 5,
+                "retry_initial_seconds": 0.05,
+                "retry_max_seconds": 0.5,
+                **pipeline,
+            }
+        ),
         http_port=0,
     )
 

@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """The contract's behaviours, driven from outside through Kafka, against the emulator over HTTP."""
 
 from __future__ import annotations
@@ -7,8 +9,8 @@ import json
 import httpx
 import pytest
 
-from service.emulator.server import EmulatorServer
 from service.embedded_broker import EmbeddedBroker
+from service.emulator.server import EmulatorServer
 
 from .events import group_record, message_record
 from .harness import Out, make_settings, produce, read_all, read_outcomes, running, wait_for
@@ -47,14 +49,31 @@ class TestEndToEnd:
         records += [message_record(settings, g, n) for n in range(15) for g in groups]
         async with running(settings):
             await produce(kafka_broker.bootstrap_servers, records)
-            await wait_for(outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 48), timeout=60)
-        outcomes = {o["event_id"]: o for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)}
+            await wait_for(
+                outcome_count_at_least(
+                    kafka_broker.bootstrap_servers, settings.topics.outcomes, 48
+                ),
+                timeout=60,
+            )
+        outcomes = {
+            o["event_id"]: o
+            for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        }
         assert 48 == len(outcomes)
         for g in groups:
             at_provider = await stored(emulator, g)
-            assert [f"{g} #{n}" for n in range(15)] == [m["body"][0]["MsgContent"]["Text"] for m in at_provider]  # type: ignore[index]
-            assert [m["seq"] for m in at_provider] == [outcomes[f"it:msg:{g}:{n:05d}"]["msg_seq"] for n in range(15)]
-            assert {("imported", 0)} == {(outcomes[f"it:msg:{g}:{n:05d}"]["status"], outcomes[f"it:msg:{g}:{n:05d}"]["error_code"]) for n in range(15)}
+            texts = [m["body"][0]["MsgContent"]["Text"] for m in at_provider]  # type: ignore[index]
+            assert [f"{g} #{n}" for n in range(15)] == texts
+            assert [m["seq"] for m in at_provider] == [
+                outcomes[f"it:msg:{g}:{n:05d}"]["msg_seq"] for n in range(15)
+            ]
+            assert {("imported", 0)} == {
+                (
+                    outcomes[f"it:msg:{g}:{n:05d}"]["status"],
+                    outcomes[f"it:msg:{g}:{n:05d}"]["error_code"],
+                )
+                for n in range(15)
+            }
             assert g == outcomes[f"it:group:{g}"]["group_id"]
 
     async def test_message_read_before_its_group_waits_and_then_imports(
@@ -71,9 +90,18 @@ class TestEndToEnd:
 
             await wait_for(provider_said_no_group, timeout=30)
             await produce(kafka_broker.bootstrap_servers, [group_record(settings, "late")])
-            await wait_for(outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 2), timeout=30)
-        outcomes = {o["event_id"]: o for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)}
-        assert ("imported", 1) == (outcomes["it:msg:late:00000"]["status"], outcomes["it:msg:late:00000"]["msg_seq"])
+            await wait_for(
+                outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 2),
+                timeout=30,
+            )
+        outcomes = {
+            o["event_id"]: o
+            for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        }
+        assert ("imported", 1) == (
+            outcomes["it:msg:late:00000"]["status"],
+            outcomes["it:msg:late:00000"]["msg_seq"],
+        )
 
     async def test_junk_goes_to_the_dead_letter_topic_unchanged_and_consumption_continues(
         self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str
@@ -83,17 +111,35 @@ class TestEndToEnd:
         junk = [
             Out(settings.topics.messages, b"g", b"\xff\xfe not utf-8", (("trace", b"\x00\x01"),)),
             Out(settings.topics.messages, b"g", b"[1, 2, 3]"),
-            Out(settings.topics.groups, b"g", json.dumps({"type": "group.delete", "event_id": "x"}).encode()),
-            Out(settings.topics.messages, None, json.dumps({"type": "group.message.import"}).encode()),
+            Out(
+                settings.topics.groups,
+                b"g",
+                json.dumps({"type": "group.delete", "event_id": "x"}).encode(),
+            ),
+            Out(
+                settings.topics.messages,
+                None,
+                json.dumps({"type": "group.message.import"}).encode(),
+            ),
         ]
         async with running(settings):
-            await produce(kafka_broker.bootstrap_servers, [*junk, group_record(settings, "g"), message_record(settings, "g", 0)])
-            await wait_for(outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 2), timeout=30)
+            await produce(
+                kafka_broker.bootstrap_servers,
+                [*junk, group_record(settings, "g"), message_record(settings, "g", 0)],
+            )
+            await wait_for(
+                outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 2),
+                timeout=30,
+            )
         dead = await read_all(kafka_broker.bootstrap_servers, settings.topics.dead_letter)
         assert sorted(j.value for j in junk) == sorted(d.value or b"" for d in dead)
         first = next(d for d in dead if d.value == junk[0].value)
         headers = dict(first.headers)
-        assert (b"\x00\x01", b"g", settings.topics.messages.encode()) == (headers["trace"], first.key, headers["error.topic"])
+        assert (b"\x00\x01", b"g", settings.topics.messages.encode()) == (
+            headers["trace"],
+            first.key,
+            headers["error.topic"],
+        )
         assert {"error.reason", "error.partition", "error.offset"} <= set(headers)
         outcomes = await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
         assert {"imported"} == {o["status"] for o in outcomes}
@@ -106,23 +152,64 @@ class TestEndToEnd:
         cases = {
             "it:group:long": (group_record(settings, "long", Name="n" * 31), 10004, "group.Name"),
             "it:group:av": (group_record(settings, "av", Type="AVChatRoom"), 10007, "AVChatRoom"),
-            "it:group:intro": (group_record(settings, "intro", Introduction="i" * 241), 10004, "Introduction"),
-            "it:group:notice": (group_record(settings, "notice", Notification="n" * 301), 10004, "Notification"),
+            "it:group:intro": (
+                group_record(settings, "intro", Introduction="i" * 241),
+                10004,
+                "Introduction",
+            ),
+            "it:group:notice": (
+                group_record(settings, "notice", Notification="n" * 301),
+                10004,
+                "Notification",
+            ),
             "it:group:face": (group_record(settings, "face", FaceUrl="f" * 101), 10004, "FaceUrl"),
-            "it:group:members": (group_record(settings, "members", MaxMemberCount=6001), 10004, "MaxMemberCount"),
-            "it:msg:ok:00001": (message_record(settings, "ok", 1, MsgBody=[{"MsgType": "TIMSoundElem", "MsgContent": {}}]), 10004, "MsgType"),
-            "it:msg:ok:00002": (message_record(settings, "ok", 2, text="x" * 12_001), 80002, "bytes"),
-            "it:msg:ok:00003": (message_record(settings, "ok", 3, SendTime=4_102_444_800), 10004, "future"),
-            "it:msg:ok:00004": (message_record(settings, "ok", 4, From_Account=""), 10004, "From_Account"),
+            "it:group:members": (
+                group_record(settings, "members", MaxMemberCount=6001),
+                10004,
+                "MaxMemberCount",
+            ),
+            "it:msg:ok:00001": (
+                message_record(
+                    settings, "ok", 1, MsgBody=[{"MsgType": "TIMSoundElem", "MsgContent": {}}]
+                ),
+                10004,
+                "MsgType",
+            ),
+            "it:msg:ok:00002": (
+                message_record(settings, "ok", 2, text="x" * 12_001),
+                80002,
+                "bytes",
+            ),
+            "it:msg:ok:00003": (
+                message_record(settings, "ok", 3, SendTime=4_102_444_800),
+                10004,
+                "future",
+            ),
+            "it:msg:ok:00004": (
+                message_record(settings, "ok", 4, From_Account=""),
+                10004,
+                "From_Account",
+            ),
         }
         async with running(settings):
             await produce(kafka_broker.bootstrap_servers, [case[0] for case in cases.values()])
-            await wait_for(outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, len(cases)), timeout=30)
-        outcomes = {o["event_id"]: o for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)}
+            await wait_for(
+                outcome_count_at_least(
+                    kafka_broker.bootstrap_servers, settings.topics.outcomes, len(cases)
+                ),
+                timeout=30,
+            )
+        outcomes = {
+            o["event_id"]: o
+            for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        }
         for event_id, (_, code, named) in cases.items():
             outcome = outcomes[event_id]
             assert ("failed", code, "service", True) == (
-                outcome["status"], outcome["error_code"], outcome["detected_by"], named in outcome["error_info"]
+                outcome["status"],
+                outcome["error_code"],
+                outcome["detected_by"],
+                named in outcome["error_info"],
             ), event_id
         assert {} == (await stats(emulator)).get("calls", {})
 
@@ -132,11 +219,26 @@ class TestEndToEnd:
         """The provider refuses one message (80001 restricted words); the others are imported."""
         settings = make_settings(kafka_broker.bootstrap_servers, emulator.url, run_id)
         records = [group_record(settings, "mix")]
-        records += [message_record(settings, "mix", n, text="a forbidden-word" if n == 3 else None) for n in range(7)]
+        records += [
+            message_record(settings, "mix", n, text="a forbidden-word" if n == 3 else None)
+            for n in range(7)
+        ]
         async with running(settings):
             await produce(kafka_broker.bootstrap_servers, records)
-            await wait_for(outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 8), timeout=30)
-        outcomes = {o["event_id"]: o for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)}
-        results = [(outcomes[f"it:msg:mix:{n:05d}"]["status"], outcomes[f"it:msg:mix:{n:05d}"]["error_code"]) for n in range(7)]
+            await wait_for(
+                outcome_count_at_least(kafka_broker.bootstrap_servers, settings.topics.outcomes, 8),
+                timeout=30,
+            )
+        outcomes = {
+            o["event_id"]: o
+            for o in await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        }
+        results = [
+            (
+                outcomes[f"it:msg:mix:{n:05d}"]["status"],
+                outcomes[f"it:msg:mix:{n:05d}"]["error_code"],
+            )
+            for n in range(7)
+        ]
         assert [("imported", 0)] * 3 + [("failed", 80001)] + [("imported", 0)] * 3 == results
         assert 6 == len(await stored(emulator, "mix"))

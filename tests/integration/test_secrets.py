@@ -1,3 +1,5 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
 """Secrets never reach logs or outcomes, even when the provider refuses them."""
 
 from __future__ import annotations
@@ -8,8 +10,8 @@ import re
 import pytest
 from pydantic import SecretStr
 
-from service.emulator.server import EmulatorServer
 from service.embedded_broker import EmbeddedBroker
+from service.emulator.server import EmulatorServer
 from service.log import configure_logging
 
 from .events import group_record, message_record
@@ -30,7 +32,11 @@ def captured_logs():
 
 class TestSecrets:
     async def test_a_whole_run_logs_no_secret(
-        self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str, captured_logs: io.StringIO
+        self,
+        kafka_broker: EmbeddedBroker,
+        emulator: EmulatorServer,
+        run_id: str,
+        captured_logs: io.StringIO,
     ):
         """At DEBUG, through imports and retries, neither the key nor a signed URL is logged."""
         settings = make_settings(kafka_broker.bootstrap_servers, emulator.url, run_id)
@@ -44,15 +50,32 @@ class TestSecrets:
             await produce(kafka_broker.bootstrap_servers, [group_record(settings, "s")])
 
             async def done() -> bool:
-                return len(await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)) >= 2
+                return (
+                    len(
+                        await read_outcomes(
+                            kafka_broker.bootstrap_servers, settings.topics.outcomes
+                        )
+                    )
+                    >= 2
+                )
 
             await wait_for(done, timeout=30)
         logs = captured_logs.getvalue()
-        outcomes = str(await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes))
-        assert (False, None, False) == (SECRET_KEY in logs, SIG_IN_URL.search(logs), "usersig" in outcomes)
+        outcomes = str(
+            await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        )
+        assert (False, None, False) == (
+            SECRET_KEY in logs,
+            SIG_IN_URL.search(logs),
+            "usersig" in outcomes,
+        )
 
     async def test_a_refused_key_is_reported_without_the_key(
-        self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str, captured_logs: io.StringIO
+        self,
+        kafka_broker: EmbeddedBroker,
+        emulator: EmulatorServer,
+        run_id: str,
+        captured_logs: io.StringIO,
     ):
         """With a wrong key the service halts calls and says why (70003), never printing the key."""
         wrong = "a-wrong-key-that-must-not-be-printed"
