@@ -394,16 +394,18 @@ class Service:
         )
         if self.settings.pipeline.replica_calls_per_second is not None:
             return
-        total = 0
-        for topic in (self.settings.topics.groups, self.settings.topics.messages):
-            total += len(consumer.partitions_for_topic(topic) or ())
-        rate = replica_rate(self.settings.provider_calls_per_second, len(held), total)
+        holdings = {
+            topic: (
+                sum(1 for tp in held if tp.topic == topic),
+                len(consumer.partitions_for_topic(topic) or ()),
+            )
+            for topic in (self.settings.topics.groups, self.settings.topics.messages)
+        }
+        rate = replica_rate(self.settings.provider_calls_per_second, holdings)
         if rate is not None:
             budgets.set_rate(rate)
             self.state.metrics.rate_budget.set(rate)
-            log.info(
-                "call budget share", calls_per_second=round(rate, 2), partitions=len(held), of=total
-            )
+            log.info("call budget share", calls_per_second=round(rate, 2), holdings=holdings)
 
 
 def create_app(settings: Settings) -> FastStream:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -16,10 +17,16 @@ class EmulatorStats:
         self.message_results: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.rate_limited = 0
+        self.first_answer: float | None = None
+        self.last_answer: float | None = None
 
     def call(self, api: str, outcome: str | int) -> None:
         """Count one answered call; ``outcome`` is the ErrorCode or a transport outcome."""
         self.calls[api][str(outcome)] += 1
+        now = time.time()
+        if self.first_answer is None:
+            self.first_answer = now
+        self.last_answer = now
 
     def fault(self, name: str) -> None:
         """Count one injected fault."""
@@ -35,6 +42,8 @@ class EmulatorStats:
         self.message_results.clear()
         self.faults.clear()
         self.rate_limited = 0
+        self.first_answer = None
+        self.last_answer = None
 
     def snapshot(self) -> dict[str, Any]:
         """Copy the counters, ready for JSON."""
@@ -43,4 +52,7 @@ class EmulatorStats:
             "message_results": dict(self.message_results),
             "rate_limited": self.rate_limited,
             "faults": dict(self.faults),
+            # wall-clock span of answered calls: how long the provider was kept busy
+            "first_answer": self.first_answer,
+            "last_answer": self.last_answer,
         }

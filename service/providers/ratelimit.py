@@ -18,26 +18,28 @@ from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 1.0
+CATCH_UP_SLOTS = 1
 
 
 class RateLimiter:
-    """An async limiter that hands out call slots at ``rate`` per second."""
+    """An async limiter that lets calls leave one by one at ``rate`` per second, in FIFO order.
 
-    def __init__(
-        self,
-        rate: float,
-        *,
-        burst: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    Slots are given when a call may actually leave, not reserved ahead: a late event loop then
+    sends the next call a little later instead of a bunch of overdue calls at once (a bunch
+    would repeat every second through the sliding window). One dispatcher task hands the slots
+    to waiters in arrival order.
+    """
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             msg = "rate must be positive"
             raise ValueError(msg)
         self._rate = rate
-        self._burst = burst
         self._clock = clock
         self._next_free = clock()
         self._released: deque[float] = deque()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._dispatcher: asyncio.Task[None] | None = None
         self.waited_seconds = 0.0
 
     @property
@@ -46,23 +48,15 @@ class RateLimiter:
         return self._rate
 
     def set_rate(self, rate: float) -> None:
-        """Change the rate (after a rebalance); slots already handed out keep their time."""
+        """Change the rate (after a rebalance)."""
         if rate <= 0:
             msg = "rate must be positive"
             raise ValueError(msg)
         self._rate = rate
 
     def penalise(self, seconds: float) -> None:
-        """Hand out no slot for ``seconds`` (after the provider said the limit was hit)."""
+        """Give no slot for ``seconds`` (after the provider said the limit was hit)."""
         self._next_free = max(self._next_free, self._clock() + seconds)
-
-    def reserve(self) -> float:
-        """Reserve the next slot and return how long to wait for it."""
-        now = self._clock()
-        earliest = now - (self._burst - 1) / self._rate
-        slot = max(self._next_free, earliest)
-        self._next_free = slot + 1 / self._rate
-        return max(0.0, slot - now)
 
     @property
     def capacity(self) -> int:
@@ -79,22 +73,45 @@ class RateLimiter:
             return 0.0
         return released[len(released) - self.capacity] + WINDOW_SECONDS - now
 
-    def release(self) -> None:
-        """Record that a call leaves now."""
-        self._released.append(self._clock())
+    def delay(self) -> float:
+        """How long until the next call may leave (0: now)."""
+        return max(0.0, self._next_free - self._clock(), self.window_delay())
+
+    def grant(self) -> None:
+        """A call leaves now: space the next one and count this one in the window."""
+        now = self._clock()
+        interval = 1 / self._rate
+        # A late event loop (busy reading a backlog) may catch up a few slots, never a bunch:
+        # without it the rate sags whenever timers fire late; with more, bunches would recur.
+        self._next_free = max(self._next_free, now - CATCH_UP_SLOTS * interval) + interval
+        self._released.append(now)
 
     async def acquire(self) -> float:
-        """Wait for a slot and a place in the window; returns the seconds waited."""
+        """Wait for this call's turn; returns the seconds waited."""
         started = self._clock()
-        delay = self.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        while (wait := self.window_delay()) > 0:  # noqa: ASYNC110 - the window moves with time, not an event
-            await asyncio.sleep(wait)
-        self.release()
+        if not self._waiters and self.delay() <= 0:
+            self.grant()
+            return 0.0
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch())
+        await waiter
         waited = self._clock() - started
         self.waited_seconds += waited
         return waited
+
+    async def _dispatch(self) -> None:
+        while self._waiters:
+            wait = self.delay()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            waiter = self._waiters.popleft()
+            if waiter.done():  # its caller gave up (cancelled)
+                continue
+            self.grant()
+            waiter.set_result(None)
 
 
 class ApiBudgets:
@@ -132,11 +149,17 @@ class ApiBudgets:
         return self._shared.waited_seconds + sum(x.waited_seconds for x in self._by_api.values())
 
 
-def replica_rate(app_rate: float, held_partitions: int, total_partitions: int) -> float | None:
-    """The replica's share of the app-wide rate: proportional to the input partitions it holds.
+def replica_rate(app_rate: float, holdings: dict[str, tuple[int, int]]) -> float | None:
+    """This replica's share of the app-wide rate, from ``topic → (partitions held, partitions)``.
 
-    None when there is nothing to share yet (no partitions known or held).
+    The share is the largest fraction of any input topic the replica holds: with the range
+    assignor every replica holds its slice of each topic, so N replicas take 1/N each; and a
+    replica that, for a moment, holds only one topic's partitions (the other's metadata was not
+    there yet when it joined) is not throttled to half for no reason. None when nothing is held.
     """
-    if total_partitions <= 0 or held_partitions <= 0:
+    shares = [
+        min(held, total) / total for held, total in holdings.values() if total > 0 and held > 0
+    ]
+    if not shares:
         return None
-    return app_rate * min(held_partitions, total_partitions) / total_partitions
+    return app_rate * max(shares)

@@ -441,6 +441,9 @@ class ZegoProvider:
         params = {"Action": api, **signed_params(self._app_id, self._server_secret)}
         try:
             response = await self._client.post(f"{self._base_url}/", params=params, json=body)
+        except httpx.PoolTimeout:
+            self._count(api, "pool_timeout")  # never sent: plain retry, nothing to verify
+            raise RetryableProviderError(0, f"{api}: no connection free in time") from None
         except httpx.TimeoutException as exc:
             self._count(api, "timeout")
             raise AmbiguousProviderError(0, f"{api}: timed out ({type(exc).__name__})") from None

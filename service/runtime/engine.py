@@ -55,6 +55,7 @@ T = TypeVar("T")
 MAX_HISTORY_PAGES = 50
 THROTTLE_PAUSE_SECONDS = 0.1
 UNREACHABLE_AFTER = 3
+UNKNOWN_GROUP_GRACE_SECONDS = 1.0
 IMPORT_GROUP = "import_group"
 IMPORT_MESSAGES = "import_group_msg"
 HISTORY = "group_msg_get_simple"
@@ -87,6 +88,7 @@ class LaneState:
     needs_recovery: bool | None = None  # decided at the lane's first call
     history: HistoryIndex | None = None
     group_wait_started: float | None = None
+    grace_taken: bool = False
     abandoned: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -327,6 +329,13 @@ class Engine:
                     ]
                 )
                 continue
+            if state.needs_recovery is None and facts.status is GroupStatus.UNKNOWN:
+                if not state.grace_taken:
+                    # The group's import may be a moment behind on the other topic: give it a
+                    # short grace instead of spending a history pull and a refused call on it.
+                    state.grace_taken = True
+                    await self._wait_for_group(group_id, UNKNOWN_GROUP_GRACE_SECONDS, state)
+                    continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
                 # check. Otherwise an earlier run (or owner) may have imported these already.
@@ -511,11 +520,13 @@ class Engine:
             attempt += 1
             for item in items:
                 item.attempts += 1
+            if not prepaid:
+                await limiter.acquire()
+            prepaid = False
+            self._check_abandoned(state)
+            # Only calls that have their slot in the budget wait here, so a call leaves right
+            # after its slot: waiting between the two would send calls late and bunched.
             async with self._slots:
-                if not prepaid:
-                    await limiter.acquire()
-                prepaid = False
-                self._check_abandoned(state)
                 started = time.monotonic()
                 try:
                     answer = await call()

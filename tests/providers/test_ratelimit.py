@@ -18,17 +18,30 @@ class FakeClock:
 
 class TestRateLimiter:
     def test_slots_are_spaced_evenly(self):
-        """Reserving three slots at 10/s gives waits 0, 0.1 and 0.2 s."""
+        """After a call leaves at 10/s, the next may leave 0.1 s later."""
         clock = FakeClock()
         limiter = RateLimiter(10, clock=clock)
-        assert [0.0, 0.1, 0.2] == [round(limiter.reserve(), 6) for _ in range(3)]
+        limiter.grant()
+        assert 0.1 == round(limiter.delay(), 6)
+
+    def test_a_late_loop_catches_up_one_slot_only(self):
+        """Half a second late, two calls may leave at once, never more: no bunch."""
+        clock = FakeClock()
+        limiter = RateLimiter(10, clock=clock)
+        limiter.grant()
+        clock.now += 0.5
+        delays = []
+        for _ in range(3):
+            delays.append(round(limiter.delay(), 6))
+            limiter.grant()
+        assert [0.0, 0.0, 0.1] == delays
 
     def test_window_holds_at_most_rate_calls(self):
         """After rate calls left at once (a late loop), the next waits for the window to move."""
         clock = FakeClock()
         limiter = RateLimiter(5, clock=clock)
         for _ in range(5):
-            limiter.release()
+            limiter._released.append(clock.now)
         clock.now += 0.4
         assert 0.6 == round(limiter.window_delay(), 6)
 
@@ -36,10 +49,9 @@ class TestRateLimiter:
         """After a rebalance the new share spaces the following slots."""
         clock = FakeClock()
         limiter = RateLimiter(10, clock=clock)
-        limiter.reserve()
         limiter.set_rate(5)
-        limiter.reserve()
-        assert 0.3 == round(limiter.reserve(), 6)
+        limiter.grant()
+        assert 0.2 == round(limiter.delay(), 6)
 
     @given(st.lists(st.floats(min_value=0, max_value=0.05), min_size=1, max_size=200))
     def test_no_window_exceeds_the_rate(self, lags):
@@ -49,13 +61,24 @@ class TestRateLimiter:
         released = []
         for lag in lags:
             clock.now += lag
-            wait = limiter.window_delay()
-            clock.now += wait
-            limiter.release()
+            clock.now += limiter.delay()
+            limiter.grant()
             released.append(clock.now)
         for i, start in enumerate(released):
             in_window = [t for t in released[i:] if t < start + 1.0]
             assert len(in_window) <= 20
+
+    async def test_waiters_are_served_in_order(self):
+        """Callers get their turn in the order they asked."""
+        limiter = RateLimiter(200)
+        order: list[int] = []
+
+        async def call(n: int) -> None:
+            await limiter.acquire()
+            order.append(n)
+
+        await asyncio.gather(*(call(n) for n in range(10)))
+        assert list(range(10)) == order
 
     async def test_acquire_paces_real_calls(self):
         """Concurrent callers at 50/s take about 0.1 s for 6 calls (first one immediate)."""
@@ -67,24 +90,32 @@ class TestRateLimiter:
 
 
 class TestReplicaRate:
-    def test_share_is_proportional_to_partitions_held(self):
-        """Three replicas over 24 input partitions at 196 calls/s: 8 partitions take a third."""
-        assert round(196 / 3, 6) == round(replica_rate(196, 8, 24) or 0, 6)
+    def test_share_follows_the_slice_of_each_topic_held(self):
+        """Three replicas, each with a third of both input topics: a third of the budget each."""
+        share = replica_rate(196, {"groups": (4, 12), "messages": (4, 12)})
+        assert round(196 / 3, 6) == round(share or 0, 6)
 
     def test_all_partitions_take_the_whole_budget(self):
         """A single replica holding everything uses the whole app budget."""
-        assert 196 == replica_rate(196, 24, 24)
+        assert 196 == replica_rate(196, {"groups": (12, 12), "messages": (12, 12)})
+
+    def test_one_topic_not_yet_assigned_does_not_halve_the_budget(self):
+        """Holding all of one topic and none of the other (metadata late): the whole budget."""
+        assert 196 == replica_rate(196, {"groups": (0, 12), "messages": (12, 12)})
 
     def test_nothing_held_changes_nothing(self):
         """Before an assignment there is no share to compute."""
-        assert (None, None) == (replica_rate(196, 0, 24), replica_rate(196, 3, 0))
+        assert None is replica_rate(196, {"groups": (0, 12), "messages": (0, 0)})
 
     @given(st.integers(min_value=1, max_value=64), st.integers(min_value=1, max_value=8))
-    def test_shares_of_a_full_assignment_add_up_to_the_budget(self, partitions, replicas):
-        """However partitions are split among replicas, their rates add up to the app budget."""
+    def test_range_assigned_shares_add_up_to_the_budget(self, partitions, replicas):
+        """Range-assigned slices of two equal topics: the replicas' rates add up to the budget."""
         sizes = [
             partitions // replicas + (1 if i < partitions % replicas else 0)
             for i in range(replicas)
         ]
-        total = sum(replica_rate(200, size, partitions) or 0 for size in sizes)
-        assert 200 == round(total, 6)
+        total = sum(
+            replica_rate(200, {"groups": (size, partitions), "messages": (size, partitions)}) or 0
+            for size in sizes
+        )
+        assert round(200, 6) == round(total, 6)
