@@ -150,7 +150,7 @@ class ApiBudgets:
 
 
 def replica_rate(app_rate: float, holdings: dict[str, tuple[int, int]]) -> float | None:
-    """This replica's share of the app-wide rate, from ``topic → (partitions held, partitions)``.
+    """The replica's share of the app-wide rate, from ``topic → (partitions held, partitions)``.
 
     The share is the largest fraction of any input topic the replica holds: with the range
     assignor every replica holds its slice of each topic, so N replicas take 1/N each; and a

@@ -329,13 +329,13 @@ class Engine:
                     ]
                 )
                 continue
-            if state.needs_recovery is None and facts.status is GroupStatus.UNKNOWN:
-                if not state.grace_taken:
-                    # The group's import may be a moment behind on the other topic: give it a
-                    # short grace instead of spending a history pull and a refused call on it.
-                    state.grace_taken = True
-                    await self._wait_for_group(group_id, UNKNOWN_GROUP_GRACE_SECONDS, state)
-                    continue
+            unknown = facts.status is GroupStatus.UNKNOWN
+            if state.needs_recovery is None and unknown and not state.grace_taken:
+                # The group's import may be a moment behind on the other topic: give it a
+                # short grace instead of spending a history pull and a refused call on it.
+                state.grace_taken = True
+                await self._wait_for_group(group_id, UNKNOWN_GROUP_GRACE_SECONDS, state)
+                continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
                 # check. Otherwise an earlier run (or owner) may have imported these already.
