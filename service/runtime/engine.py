@@ -311,23 +311,7 @@ class Engine:
                 continue
             if facts.status is GroupStatus.FAILED:
                 items = self._lanes.take(key, len(queue))
-                await self._finish(
-                    [
-                        (
-                            item.record,
-                            outcomes.failed(
-                                item.event,
-                                provider=self._provider.name,
-                                source=item.record.source,
-                                attempts=item.attempts,
-                                code=facts.code,
-                                info=facts.info,
-                                detected_by=DetectedBy.SERVICE,
-                            ),
-                        )
-                        for item in items
-                    ]
-                )
+                await self._fail_all(items, facts.code, facts.info, DetectedBy.SERVICE)
                 continue
             unknown = facts.status is GroupStatus.UNKNOWN
             if state.needs_recovery is None and unknown and not state.grace_taken:
@@ -392,23 +376,7 @@ class Engine:
                         f"group {group_id} does not exist at the provider "
                         f"(waited {self._policy.group_wait_seconds:.0f} s for its import)",
                     )
-                await self._finish(
-                    [
-                        (
-                            item.record,
-                            outcomes.failed(
-                                item.event,
-                                provider=self._provider.name,
-                                source=item.record.source,
-                                attempts=item.attempts,
-                                code=result.code,
-                                info=result.info,
-                                detected_by=result.detected_by,
-                            ),
-                        )
-                        for item in current
-                    ]
-                )
+                await self._fail_all(current, result.code, result.info, result.detected_by)
                 return
             state.needs_recovery = False
             state.group_wait_started = None
@@ -666,6 +634,28 @@ class Engine:
                     detected_by=outcome.detected_by.value,
                 )
             self._done(record)
+
+    async def _fail_all(
+        self, items: Sequence[WorkItem], code: int, info: str, detected_by: DetectedBy
+    ) -> None:
+        """Publish a failed outcome with the same code and reason for each item."""
+        await self._finish(
+            [
+                (
+                    item.record,
+                    outcomes.failed(
+                        item.event,
+                        provider=self._provider.name,
+                        source=item.record.source,
+                        attempts=item.attempts,
+                        code=code,
+                        info=info,
+                        detected_by=detected_by,
+                    ),
+                )
+                for item in items
+            ]
+        )
 
     async def _dead_letter(self, record: InputRecord, reason: str) -> None:
         log.warning(
