@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -44,6 +44,7 @@ FLOW_TICK_SECONDS = 0.05
 LAG_EVERY_SECONDS = 5.0
 RESUME_FRACTION = 0.8
 SUBMIT_SLICE = 16
+POSITION_WAIT_SECONDS = 0.1
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ServiceState:
     http: HttpServer | None = None
     stopping: bool = False
     joined: bool = False
+    submitting: bool = False  # a fetched batch is being handed to the engine
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
     paused: set[TopicPartition] = field(default_factory=set)
     flow_task: asyncio.Task[None] | None = None
@@ -174,13 +176,18 @@ class Service:
         engine = self.state.engine
         if engine is None or self.state.stopping:
             return
-        for count, raw in enumerate(message.raw_message, start=1):
-            engine.submit(to_record(raw))
-            if count % SUBMIT_SLICE == 0:
-                # Let calls whose slot has come leave on time: a long synchronous run here
-                # would send them late and in a bunch, which the provider counts as a burst.
-                await asyncio.sleep(0)
+        self.state.submitting = True
+        try:
+            for count, raw in enumerate(message.raw_message, start=1):
+                engine.submit(to_record(raw))
+                if count % SUBMIT_SLICE == 0:
+                    # Let calls whose slot has come leave on time: a long synchronous run here
+                    # would send them late and in a bunch, which the provider counts as a burst.
+                    await asyncio.sleep(0)
+        finally:
+            self.state.submitting = False
         self._apply_flow_control()
+        await self._report_groups_topic_read()
 
     # ------------------------------------------------------------ lifespan
 
@@ -310,11 +317,16 @@ class Service:
         under_total = total < pipeline.max_buffered_records * RESUME_FRACTION
         for tp in consumer.assignment():
             held = engine.buffered((tp.topic, tp.partition))
+            # The total cap never stops the groups topic: buffered messages may be waiting for
+            # the very group imports it holds. Its partitions keep their own cap.
+            groups = tp.topic == self.settings.topics.groups
             if tp not in self.state.paused:
-                if over_total or held >= pipeline.max_buffered_per_partition:
+                if (over_total and not groups) or held >= pipeline.max_buffered_per_partition:
                     consumer.pause(tp)
                     self.state.paused.add(tp)
-            elif under_total and held < pipeline.max_buffered_per_partition * RESUME_FRACTION:
+            elif (under_total or groups) and held < (
+                pipeline.max_buffered_per_partition * RESUME_FRACTION
+            ):
                 consumer.resume(tp)
                 self.state.paused.discard(tp)
         metrics = self.state.metrics
@@ -322,6 +334,32 @@ class Service:
         metrics.in_flight.set(total - engine.queued)
         metrics.queued.set(engine.queued)
         metrics.paused_partitions.set(len(self.state.paused))
+
+    async def _report_groups_topic_read(self) -> None:
+        """Tell the engine whether every record of the held groups partitions has been read."""
+        consumer = self.state.consumer
+        engine = self.state.engine
+        if consumer is None or engine is None or self.state.submitting:
+            return  # mid-batch, the consumer's position is ahead of what the engine was given
+        caught_up = True
+        for tp in consumer.assignment():
+            if tp.topic != self.settings.topics.groups:
+                continue
+            high = consumer.highwater(tp)  # known once the partition was fetched
+            if high is None:
+                caught_up = False
+                break
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT_SECONDS)
+            except IllegalStateError:
+                continue  # revoked meanwhile
+            except TimeoutError:
+                caught_up = False  # being reset
+                break
+            if position < high:
+                caught_up = False
+                break
+        engine.groups_topic_read(caught_up=caught_up)
 
     async def _flow_loop(self) -> None:
         last_commit = 0.0
@@ -331,6 +369,7 @@ class Service:
         while True:
             await asyncio.sleep(FLOW_TICK_SECONDS)
             self._apply_flow_control()
+            await self._report_groups_topic_read()
             now = time.monotonic()
             engine = self.state.engine
             if engine is not None and now - last_commit >= interval:
@@ -387,6 +426,8 @@ class Service:
             return
         held = consumer.assignment()
         self.state.joined = True
+        if self.state.engine is not None:
+            self.state.engine.groups_topic_read(caught_up=False)  # until the new ones are read
         self.state.paused &= set(held)
         self.state.metrics.assigned_partitions.set(len(held))
         log.info(

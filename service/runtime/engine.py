@@ -56,6 +56,7 @@ MAX_HISTORY_PAGES = 50
 THROTTLE_PAUSE_SECONDS = 0.1
 UNREACHABLE_AFTER = 3
 UNKNOWN_GROUP_GRACE_SECONDS = 1.0
+UNKNOWN_GROUP_MAX_WAIT_SECONDS = 30.0
 IMPORT_GROUP = "import_group"
 IMPORT_MESSAGES = "import_group_msg"
 HISTORY = "group_msg_get_simple"
@@ -153,6 +154,10 @@ class Engine:
         self._halted_reason: str | None = None
         self._unanswered_calls = 0
         self._progress = asyncio.Event()
+        # Set while every group.import of the held partitions has been read (the consumer says
+        # when); an engine on its own has nothing more to wait for.
+        self._groups_read = asyncio.Event()
+        self._groups_read.set()
 
     # ----------------------------------------------------------------- intake
 
@@ -201,6 +206,18 @@ class Engine:
         self._lane_tp[key] = tp
         if self._lanes.push(key, WorkItem(record, checked)):
             self._start_lane(key)
+
+    def groups_topic_read(self, *, caught_up: bool) -> None:
+        """Whether the consumer has read the groups topic to its end on the partitions held.
+
+        While it has not, a message of a group not seen yet waits (bounded) for its import: the
+        import is probably among the unread records, and calling for a group that does not
+        exist yet costs a history pull and a refused call from the shared budget.
+        """
+        if caught_up:
+            self._groups_read.set()
+        else:
+            self._groups_read.clear()
 
     def _group_refused(self, group_id: str, code: int, info: str) -> None:
         if code == limits.NO_PERMISSION:
@@ -315,10 +332,8 @@ class Engine:
                 continue
             unknown = facts.status is GroupStatus.UNKNOWN
             if state.needs_recovery is None and unknown and not state.grace_taken:
-                # The group's import may be a moment behind on the other topic: give it a
-                # short grace instead of spending a history pull and a refused call on it.
                 state.grace_taken = True
-                await self._wait_for_group(group_id, UNKNOWN_GROUP_GRACE_SECONDS, state)
+                await self._await_unseen_group(group_id, state)
                 continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
@@ -590,17 +605,36 @@ class Engine:
             return
         raise LaneAbandonedError
 
-    async def _wait_for_group(self, group_id: str, seconds: float, state: LaneState) -> None:
-        """Until the group's state changes, ``seconds`` pass, or the lane is abandoned."""
-        changed = asyncio.ensure_future(self._groups.change_event(group_id).wait())
-        abandoned = asyncio.ensure_future(state.abandoned.wait())
+    async def _await_unseen_group(self, group_id: str, state: LaneState) -> None:
+        """Give the import of a group not seen yet the chance to arrive before calling for it.
+
+        It may be a moment behind on the other topic: wait a short grace, and past it as long
+        as the groups topic still has unread records here (bounded), or until the group is seen.
+        """
+        started = time.monotonic()
+        await self._wait_for_group(group_id, UNKNOWN_GROUP_GRACE_SECONDS, state)
+        while (
+            self._groups.facts(group_id).status is GroupStatus.UNKNOWN
+            and not self._groups_read.is_set()
+        ):
+            left = UNKNOWN_GROUP_MAX_WAIT_SECONDS - (time.monotonic() - started)
+            if left <= 0:
+                return
+            await self._wait_for_group(group_id, left, state, self._groups_read)
+
+    async def _wait_for_group(
+        self, group_id: str, seconds: float, state: LaneState, *also: asyncio.Event
+    ) -> None:
+        """Until the group's state changes, ``seconds`` pass, the lane is abandoned, or ``also``."""
+        waits = [
+            asyncio.ensure_future(event.wait())
+            for event in (self._groups.change_event(group_id), state.abandoned, *also)
+        ]
         try:
-            await asyncio.wait(
-                {changed, abandoned}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            changed.cancel()
-            abandoned.cancel()
+            for waiting in waits:
+                waiting.cancel()
         self._check_abandoned(state)
 
     @staticmethod

@@ -103,6 +103,46 @@ class TestEndToEnd:
             outcomes["it:msg:late:00000"]["msg_seq"],
         )
 
+    async def test_messages_read_ahead_of_their_groups_wait_without_spending_calls(
+        self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str
+    ):
+        """Messages read long before their group.import (a groups backlog) wait for it.
+
+        The consumer reads the groups topic slowly here (small fetches, a small buffer, 40 calls
+        a second), so the last groups' imports come in seconds after their messages. The
+        messages wait for them: no history pull and no call refused with 10010 is spent.
+        """
+        base = make_settings(
+            kafka_broker.bootstrap_servers, emulator.url, run_id, max_buffered_per_partition=4
+        )
+        settings = base.model_copy(
+            update={
+                "kafka": base.kafka.model_copy(update={"fetch_max_records": 5}),
+                "tencent": base.tencent.model_copy(update={"calls_per_second": 40}),
+            }
+        )
+        groups = [f"backlog-{g:03d}" for g in range(80)]
+        late = groups[-8:]
+        records = [group_record(settings, g) for g in groups]
+        records += [message_record(settings, g, n) for g in late for n in range(2)]
+        await produce(kafka_broker.bootstrap_servers, records)
+        async with running(settings):
+            await wait_for(
+                outcome_count_at_least(
+                    kafka_broker.bootstrap_servers, settings.topics.outcomes, len(records)
+                ),
+                timeout=60,
+            )
+        outcomes = await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        messages = [o for o in outcomes if o["event_id"].startswith("it:msg:")]
+        assert (16, {"imported"}) == (len(messages), {o["status"] for o in messages})
+        calls: dict[str, dict[str, int]] = (await stats(emulator))["calls"]  # type: ignore[assignment]
+        assert ({"0": 80}, {"0"}, {}) == (
+            calls["import_group"],
+            set(calls["import_group_msg"]),
+            calls.get("group_msg_get_simple", {}),
+        )
+
     async def test_junk_goes_to_the_dead_letter_topic_unchanged_and_consumption_continues(
         self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str
     ):

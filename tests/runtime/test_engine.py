@@ -1,5 +1,6 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
+import asyncio
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from service.domain.validation import Rules
 from service.errors import RetryableProviderError
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
+from service.runtime import engine as engine_module
 from service.runtime.engine import Engine
 
 from .fakes import FakeProvider, FakeSink
@@ -308,4 +310,65 @@ class TestGroupRefusedWhileWaiting:
         assert (10010, "service") == (
             by_event(sink)["m:bad:0"].error_code,
             by_event(sink)["m:bad:0"].detected_by.value,
+        )
+
+
+class TestGroupsTopicStillBeingRead:
+    """A message of a group not seen yet, while group imports wait unread in the groups topic."""
+
+    async def test_it_waits_past_the_grace_and_imports_without_a_wasted_call(self, monkeypatch):
+        """No history pull and no call refused with 10010 while its import may still come."""
+        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.groups_topic_read(caught_up=False)
+        eng.submit(feed.message("g1", 0))
+        await asyncio.sleep(0.2)  # the import is read well after the grace ran out
+        eng.submit(feed.group("g1"))
+        assert await eng.wait_idle(5)
+        assert (
+            [("import_group", "g1", 0), ("import_group_msg", "g1", 1)],
+            ("imported", 1),
+        ) == (
+            provider.calls,
+            (by_event(sink)["m:g1:0"].status.value, by_event(sink)["m:g1:0"].msg_seq),
+        )
+
+    async def test_it_goes_ahead_once_the_groups_topic_is_read_to_its_end(self, monkeypatch):
+        """Read to the end without its import: the group may exist at the provider; it is tried."""
+        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = engine(provider, sink)
+        eng.groups_topic_read(caught_up=False)
+        eng.submit(feed.message("made-elsewhere", 0))
+        assert not await eng._wait_until(lambda: bool(provider.calls), 0.2)
+        provider.groups.add("made-elsewhere")
+        provider.messages["made-elsewhere"] = []
+        eng.groups_topic_read(caught_up=True)
+        assert await eng.wait_idle(5)
+        assert ("imported", 1) == (
+            by_event(sink)["m:made-elsewhere:0"].status.value,
+            by_event(sink)["m:made-elsewhere:0"].msg_seq,
+        )
+
+    async def test_the_wait_is_bounded(self, monkeypatch):
+        """A groups topic that never catches up does not hold a message for ever."""
+        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
+        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_MAX_WAIT_SECONDS", 0.05)
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = Engine(
+            provider,
+            sink,
+            policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
+            rules=Rules(),
+            max_in_flight_calls=4,
+            metrics=Metrics(),
+            budgets=ApiBudgets(100_000),
+        )
+        eng.groups_topic_read(caught_up=False)
+        eng.submit(feed.message("ghost", 0))
+        assert await eng.wait_idle(5)
+        assert ("failed", 10010) == (
+            by_event(sink)["m:ghost:0"].status.value,
+            by_event(sink)["m:ghost:0"].error_code,
         )
