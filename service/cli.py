@@ -57,8 +57,11 @@ def run() -> None:
     import uvloop  # noqa: PLC0415 - keep CLI start-up light
 
     from service.app import create_app  # noqa: PLC0415
+    from service.gc_tuning import tune_for_steady_timing  # noqa: PLC0415
 
-    uvloop.run(create_app(settings).run())
+    application = create_app(settings)
+    tune_for_steady_timing()
+    uvloop.run(application.run())
 
 
 @app.command()
