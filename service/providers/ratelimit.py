@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 WINDOW_SECONDS = 1.0
-CATCH_UP_SLOTS = 1
+CATCH_UP_SLOTS = 2
 
 
 class RateLimiter:
