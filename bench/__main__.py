@@ -63,6 +63,11 @@ class Result:
     rate_limited: int
     order_ok: bool
     counts_ok: bool
+    calls_per_second: list[int] | None = None
+
+
+def slug(name: str) -> str:
+    return name.replace("/", "-").replace(" ", "-")
 
 
 def settings_for(bootstrap: str, emulator_url: str, tag: str) -> Settings:
@@ -177,9 +182,7 @@ async def run_service(
             partitions=PARTITIONS,
             prefix=prefix,
         )
-        process = service_process(
-            settings, log_path=RESULTS / f"service-{name.replace('/', '-').replace(' ', '-')}.log"
-        ).start()
+        process = service_process(settings, log_path=RESULTS / f"service-{slug(name)}.log").start()
         peak = [0]
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(process, peak, stop))
@@ -192,6 +195,9 @@ async def run_service(
             await sampler
             process.terminate()
         stats = await emulator_call(client, emulator_url, "GET", "/stats")
+        (RESULTS / f"emulator-stats-{slug(name)}.json").write_text(
+            json.dumps(stats, indent=1), encoding="utf-8"
+        )
         order_ok, counts_ok = await verify_groups(client, emulator_url, prefix, groups, per_group)
     # The provider's view: from its first answer to its last, plus the first call's latency.
     elapsed = stats["last_answer"] - stats["first_answer"] + latency_ms / 1000
@@ -211,7 +217,13 @@ async def run_service(
         rate_limited=int(stats.get("rate_limited", 0)),
         order_ok=order_ok and len(outcomes) >= total,
         counts_ok=counts_ok,
+        calls_per_second=per_second(stats.get("admitted_per_tenth", [])),
     )
+
+
+def per_second(tenths: list[int]) -> list[int]:
+    """Calls admitted in each second from the first one (the provider's view of the load)."""
+    return [sum(tenths[i : i + 10]) for i in range(0, len(tenths), 10)]
 
 
 async def run_naive_baseline(
@@ -389,6 +401,10 @@ async def main(args: argparse.Namespace) -> int:
                     [main_run, naive],
                     naive,
                 )
+            )
+            console.print(
+                "calls admitted per second (service): "
+                + " ".join(str(n) for n in main_run.calls_per_second or [])
             )
             all_results["main"] = [asdict(main_run), asdict(naive)]
             (RESULTS / "latest.json").write_text(

@@ -95,6 +95,7 @@ def _refusal(state: EmulatorState, service: str, api: str, request: Request) -> 
         code = state.config.rate_limit_error_code
         stats.call(api, code)
         return fail(code, "REST API call frequency over the limit")
+    stats.admitted()
     refusal = state.auth.check(request.query_params)
     if refusal is not None:
         stats.call(api, refusal.code)

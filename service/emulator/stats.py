@@ -19,6 +19,7 @@ class EmulatorStats:
         self.rate_limited = 0
         self.first_answer: float | None = None
         self.last_answer: float | None = None
+        self.admitted_per_tenth: Counter[int] = Counter()
 
     def call(self, api: str, outcome: str | int) -> None:
         """Count one answered call; ``outcome`` is the ErrorCode or a transport outcome."""
@@ -27,6 +28,10 @@ class EmulatorStats:
         if self.first_answer is None:
             self.first_answer = now
         self.last_answer = now
+
+    def admitted(self) -> None:
+        """Count one call let past the rate limit, by the tenth of a second it arrived in."""
+        self.admitted_per_tenth[int(time.time() * 10)] += 1
 
     def fault(self, name: str) -> None:
         """Count one injected fault."""
@@ -44,6 +49,7 @@ class EmulatorStats:
         self.rate_limited = 0
         self.first_answer = None
         self.last_answer = None
+        self.admitted_per_tenth.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """Copy the counters, ready for JSON."""
@@ -55,4 +61,12 @@ class EmulatorStats:
             # wall-clock span of answered calls: how long the provider was kept busy
             "first_answer": self.first_answer,
             "last_answer": self.last_answer,
+            # calls admitted in each tenth of a second, oldest first: the shape of the load
+            "admitted_per_tenth": [
+                self.admitted_per_tenth[tenth]
+                for tenth in range(
+                    min(self.admitted_per_tenth, default=0),
+                    max(self.admitted_per_tenth, default=-1) + 1,
+                )
+            ],
         }

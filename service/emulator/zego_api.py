@@ -146,6 +146,7 @@ def _refusal(zim: ZegoState, action: str, query: Mapping[str, str]) -> tuple[int
         zim.stats.rate_limited += 1
         refusal = (zim.rate_limit_code, "calls per second over the limit")
     else:
+        zim.stats.admitted()
         refusal = _signature_refusal(zim, query)
     if refusal is not None:
         zim.stats.call(label, refusal[0])
