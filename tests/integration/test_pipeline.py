@@ -143,6 +143,47 @@ class TestEndToEnd:
             calls.get("group_msg_get_simple", {}),
         )
 
+    async def test_a_full_buffer_of_messages_still_reads_their_group_imports(
+        self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str
+    ):
+        """Messages fill the buffer and the consumer pauses; the imports they wait for still come in.
+
+        The buffer cap pauses the messages topic only: the groups topic keeps being read, so
+        the imports arrive and the held messages go through (instead of waiting out the group
+        wait, then failing with 10010).
+        """
+        settings = make_settings(
+            kafka_broker.bootstrap_servers,
+            emulator.url,
+            run_id,
+            max_buffered_records=10,
+            group_wait_seconds=600,
+        )
+        settings = settings.model_copy(
+            update={"kafka": settings.kafka.model_copy(update={"fetch_max_records": 5})}
+        )
+        groups = [f"held-{g}" for g in range(4)]
+        messages = [message_record(settings, g, n) for g in groups for n in range(10)]
+        async with running(settings) as service:
+            await produce(kafka_broker.bootstrap_servers, messages)
+            registry = service.state.metrics.registry
+
+            async def consumer_paused() -> bool:
+                return (registry.get_sample_value("chat_import_paused_partitions") or 0) > 0
+
+            await wait_for(consumer_paused, timeout=30)
+            await produce(
+                kafka_broker.bootstrap_servers, [group_record(settings, g) for g in groups]
+            )
+            await wait_for(
+                outcome_count_at_least(
+                    kafka_broker.bootstrap_servers, settings.topics.outcomes, 44
+                ),
+                timeout=60,
+            )
+        outcomes = await read_outcomes(kafka_broker.bootstrap_servers, settings.topics.outcomes)
+        assert (44, {"imported"}) == (len(outcomes), {o["status"] for o in outcomes})
+
     async def test_junk_goes_to_the_dead_letter_topic_unchanged_and_consumption_continues(
         self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str
     ):
