@@ -77,6 +77,19 @@ def engine(provider: FakeProvider, sink: FakeSink, **policy: float) -> Engine:
     )
 
 
+def engine_with_short_group_wait(provider: FakeProvider, sink: FakeSink) -> Engine:
+    """An engine on the wall clock whose 10010 wait runs out after 0.2 s."""
+    return Engine(
+        provider,
+        sink,
+        policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
+        rules=Rules(),
+        max_in_flight_calls=4,
+        metrics=Metrics(),
+        budgets=ApiBudgets(100_000),
+    )
+
+
 def by_event(sink: FakeSink):
     return {o.event_id: o for o in sink.outcomes}
 
@@ -123,15 +136,7 @@ class TestEngine:
     async def test_group_that_never_comes_fails_its_messages_with_10010(self):
         """10010 holds the group only up to the wait setting, then fails its events with 10010."""
         provider, sink, feed = FakeProvider(), FakeSink(), Feed()
-        eng = Engine(
-            provider,
-            sink,
-            policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
-            rules=Rules(),
-            max_in_flight_calls=4,
-            metrics=Metrics(),
-            budgets=ApiBudgets(100_000),
-        )
+        eng = engine_with_short_group_wait(provider, sink)
         eng.submit(feed.message("ghost", 0))
         assert await eng.wait_idle(5)
         assert ("failed", 10010) == (sink.outcomes[0].status.value, sink.outcomes[0].error_code)
@@ -313,16 +318,22 @@ class TestGroupRefusedWhileWaiting:
         )
 
 
+def message_of_an_unseen_group(monkeypatch, gid: str, make=engine):
+    """An engine told the groups topic has unread records, given one message of ``gid``."""
+    monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
+    provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+    eng = make(provider, sink)
+    eng.groups_topic_read(caught_up=False)
+    eng.submit(feed.message(gid, 0))
+    return provider, sink, feed, eng
+
+
 class TestGroupsTopicStillBeingRead:
     """A message of a group not seen yet, while group imports wait unread in the groups topic."""
 
     async def test_it_waits_past_the_grace_and_imports_without_a_wasted_call(self, monkeypatch):
         """No history pull and no call refused with 10010 while its import may still come."""
-        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
-        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
-        eng = engine(provider, sink)
-        eng.groups_topic_read(caught_up=False)
-        eng.submit(feed.message("g1", 0))
+        provider, sink, feed, eng = message_of_an_unseen_group(monkeypatch, "g1")
         await asyncio.sleep(0.2)  # the import is read well after the grace ran out
         eng.submit(feed.group("g1"))
         assert await eng.wait_idle(5)
@@ -336,11 +347,7 @@ class TestGroupsTopicStillBeingRead:
 
     async def test_it_goes_ahead_once_the_groups_topic_is_read_to_its_end(self, monkeypatch):
         """Read to the end without its import: the group may exist at the provider; it is tried."""
-        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
-        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
-        eng = engine(provider, sink)
-        eng.groups_topic_read(caught_up=False)
-        eng.submit(feed.message("made-elsewhere", 0))
+        provider, sink, _, eng = message_of_an_unseen_group(monkeypatch, "made-elsewhere")
         assert not await eng._wait_until(lambda: bool(provider.calls), 0.2)
         provider.groups.add("made-elsewhere")
         provider.messages["made-elsewhere"] = []
@@ -353,20 +360,10 @@ class TestGroupsTopicStillBeingRead:
 
     async def test_the_wait_is_bounded(self, monkeypatch):
         """A groups topic that never catches up does not hold a message for ever."""
-        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
         monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_MAX_WAIT_SECONDS", 0.05)
-        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
-        eng = Engine(
-            provider,
-            sink,
-            policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
-            rules=Rules(),
-            max_in_flight_calls=4,
-            metrics=Metrics(),
-            budgets=ApiBudgets(100_000),
+        _, sink, _, eng = message_of_an_unseen_group(
+            monkeypatch, "ghost", engine_with_short_group_wait
         )
-        eng.groups_topic_read(caught_up=False)
-        eng.submit(feed.message("ghost", 0))
         assert await eng.wait_idle(5)
         assert ("failed", 10010) == (
             by_event(sink)["m:ghost:0"].status.value,
