@@ -60,6 +60,7 @@ class ServiceState:
     stopping: bool = False
     joined: bool = False
     submitting: bool = False  # a fetched batch is being handed to the engine
+    batches: int = 0  # fetched batches handed to the engine so far
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
     paused: set[TopicPartition] = field(default_factory=set)
     flow_task: asyncio.Task[None] | None = None
@@ -177,6 +178,7 @@ class Service:
         if engine is None or self.state.stopping:
             return
         self.state.submitting = True
+        self.state.batches += 1
         try:
             for count, raw in enumerate(message.raw_message, start=1):
                 engine.submit(to_record(raw))
@@ -341,24 +343,27 @@ class Service:
         engine = self.state.engine
         if consumer is None or engine is None or self.state.submitting:
             return  # mid-batch, the consumer's position is ahead of what the engine was given
-        caught_up = True
-        for tp in consumer.assignment():
-            if tp.topic != self.settings.topics.groups:
-                continue
-            high = consumer.highwater(tp)  # known once the partition was fetched
-            if high is None:
-                caught_up = False
+        batches = self.state.batches
+        # highwater is known once a partition was fetched; read them all before any await
+        highs = {
+            tp: consumer.highwater(tp)
+            for tp in consumer.assignment()
+            if tp.topic == self.settings.topics.groups
+        }
+        caught_up = None not in highs.values()
+        for tp, high in highs.items():
+            if not caught_up or high is None:
                 break
             try:
                 position = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT_SECONDS)
             except IllegalStateError:
                 continue  # revoked meanwhile
             except TimeoutError:
-                caught_up = False  # being reset
+                caught_up = False  # its position is being reset
                 break
-            if position < high:
-                caught_up = False
-                break
+            caught_up = position >= high
+        if self.state.submitting or self.state.batches != batches:
+            return  # a batch was taken meanwhile: the next report tells
         engine.groups_topic_read(caught_up=caught_up)
 
     async def _flow_loop(self) -> None:
