@@ -619,6 +619,12 @@ class Engine:
         ):
             left = UNKNOWN_GROUP_MAX_WAIT_SECONDS - (time.monotonic() - started)
             if left <= 0:
+                log.warning(
+                    "gave up waiting for a group's import while the groups topic is still read; "
+                    "importing its messages now",
+                    group_id=group_id,
+                    waited_seconds=UNKNOWN_GROUP_MAX_WAIT_SECONDS,
+                )
                 return
             await self._wait_for_group(group_id, left, state, self._groups_read)
 

@@ -4,6 +4,7 @@ import asyncio
 import json
 
 import pytest
+from structlog.testing import capture_logs
 
 from service.domain.events import InputRecord
 from service.domain.retry_policy import ErrorClass, RetryPolicy
@@ -361,11 +362,14 @@ class TestGroupsTopicStillBeingRead:
     async def test_the_wait_is_bounded(self, monkeypatch):
         """A groups topic that never catches up does not hold a message for ever."""
         monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_MAX_WAIT_SECONDS", 0.05)
-        _, sink, _, eng = message_of_an_unseen_group(
-            monkeypatch, "ghost", engine_with_short_group_wait
-        )
-        assert await eng.wait_idle(5)
-        assert ("failed", 10010) == (
+        with capture_logs() as logs:
+            _, sink, _, eng = message_of_an_unseen_group(
+                monkeypatch, "ghost", engine_with_short_group_wait
+            )
+            assert await eng.wait_idle(5)
+        gave_up = [e for e in logs if e["event"].startswith("gave up waiting for a group")]
+        assert ("failed", 10010, ["ghost"]) == (
             by_event(sink)["m:ghost:0"].status.value,
             by_event(sink)["m:ghost:0"].error_code,
+            [e["group_id"] for e in gave_up],
         )
