@@ -291,21 +291,11 @@ class Engine:
             return
         if isinstance(result, _GiveUp):
             self._group_refused(event.group_id, result.code, result.info)
-            outcome = outcomes.failed(
-                event,
-                provider=self._provider.name,
-                source=item.record.source,
-                attempts=item.attempts,
-                code=result.code,
-                info=result.info,
-            )
+            outcome = self._failed(item, result.code, result.info)
         else:
             self._groups.imported(result.group_id, created_here=not result.already_existed)
-            outcome = outcomes.imported(
-                event,
-                provider=self._provider.name,
-                source=item.record.source,
-                attempts=item.attempts,
+            outcome = self._imported(
+                item,
                 group_id=result.group_id,
                 detected_by=DetectedBy.RECOVERED if result.already_existed else DetectedBy.PROVIDER,
                 info="the group already existed at the provider" if result.already_existed else "",
@@ -401,23 +391,9 @@ class Engine:
                 [
                     (
                         item.record,
-                        outcomes.imported(
-                            item.event,
-                            provider=self._provider.name,
-                            source=item.record.source,
-                            attempts=item.attempts,
-                            msg_seq=answer.msg_seq,
-                            msg_time=answer.msg_time,
-                        )
+                        self._imported(item, msg_seq=answer.msg_seq, msg_time=answer.msg_time)
                         if answer.code == 0
-                        else outcomes.failed(
-                            item.event,
-                            provider=self._provider.name,
-                            source=item.record.source,
-                            attempts=item.attempts,
-                            code=answer.code,
-                            info=answer.info,
-                        ),
+                        else self._failed(item, answer.code, answer.info),
                     )
                     for item, answer in zip(current, result, strict=True)
                 ]
@@ -459,11 +435,8 @@ class Engine:
                 found.append(
                     (
                         item.record,
-                        outcomes.imported(
-                            event,
-                            provider=self._provider.name,
-                            source=item.record.source,
-                            attempts=item.attempts,
+                        self._imported(
+                            item,
                             msg_seq=entry.msg_seq,
                             msg_time=entry.msg_time,
                             detected_by=DetectedBy.RECOVERED,
@@ -680,21 +653,48 @@ class Engine:
     ) -> None:
         """Publish a failed outcome with the same code and reason for each item."""
         await self._finish(
-            [
-                (
-                    item.record,
-                    outcomes.failed(
-                        item.event,
-                        provider=self._provider.name,
-                        source=item.record.source,
-                        attempts=item.attempts,
-                        code=code,
-                        info=info,
-                        detected_by=detected_by,
-                    ),
-                )
-                for item in items
-            ]
+            [(item.record, self._failed(item, code, info, detected_by)) for item in items]
+        )
+
+    def _imported(  # noqa: PLR0913 - the outcome's optional fields
+        self,
+        item: WorkItem,
+        *,
+        group_id: str | None = None,
+        msg_seq: int | None = None,
+        msg_time: int | None = None,
+        detected_by: DetectedBy = DetectedBy.PROVIDER,
+        info: str = "",
+    ) -> OutcomeEvent:
+        """The outcome of ``item`` now at the provider, with the attempts it took."""
+        return outcomes.imported(
+            item.event,
+            provider=self._provider.name,
+            source=item.record.source,
+            attempts=item.attempts,
+            group_id=group_id,
+            msg_seq=msg_seq,
+            msg_time=msg_time,
+            detected_by=detected_by,
+            info=info,
+        )
+
+    def _failed(
+        self,
+        item: WorkItem,
+        code: int,
+        info: str,
+        detected_by: DetectedBy = DetectedBy.PROVIDER,
+    ) -> OutcomeEvent:
+        """The failed outcome of ``item``, with the attempts it took."""
+        return outcomes.failed(
+            item.event,
+            provider=self._provider.name,
+            source=item.record.source,
+            attempts=item.attempts,
+            code=code,
+            info=info,
+            detected_by=detected_by,
         )
 
     async def _dead_letter(self, record: InputRecord, reason: str) -> None:
