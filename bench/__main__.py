@@ -19,6 +19,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -137,6 +138,41 @@ async def sample_rss(process: ManagedProcess, peak: list[int], stop: asyncio.Eve
             await asyncio.wait_for(stop.wait(), 0.2)
 
 
+@contextlib.asynccontextmanager
+async def running_service(settings: Settings, log_name: str) -> AsyncIterator[list[int]]:
+    """The service as a process while the block runs; yields its peak RSS so far (bytes)."""
+    process = service_process(settings, log_path=RESULTS / f"service-{log_name}.log").start()
+    peak = [0]
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(process, peak, stop))
+    try:
+        yield peak
+    finally:
+        stop.set()
+        await sampler
+        process.terminate()
+
+
+async def set_latency(client: httpx.AsyncClient, url: str, latency_ms: float) -> None:
+    """The provider's latency, varying by a third either way."""
+    faults = {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3}
+    await emulator_call(client, url, "PUT", "/faults", faults)
+
+
+async def load_export(settings: Settings, *, groups: int, per_group: int, prefix: str) -> int:
+    """Create the run's topics and produce its export; returns the records produced."""
+    await ensure_topics(settings.kafka, settings.topics)
+    return await produce_export(
+        settings.kafka.bootstrap_servers,
+        settings.topics.groups,
+        settings.topics.messages,
+        groups=groups,
+        messages=per_group,
+        partitions=PARTITIONS,
+        prefix=prefix,
+    )
+
+
 async def verify_groups(
     client: httpx.AsyncClient, url: str, prefix: str, groups: int, per_group: int
 ) -> tuple[bool, bool]:
@@ -165,35 +201,12 @@ async def run_service(
     settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
-        await emulator_call(
-            client,
-            emulator_url,
-            "PUT",
-            "/faults",
-            {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3},
-        )
-        await ensure_topics(settings.kafka, settings.topics)
-        total = await produce_export(
-            broker.bootstrap_servers,
-            settings.topics.groups,
-            settings.topics.messages,
-            groups=groups,
-            messages=per_group,
-            partitions=PARTITIONS,
-            prefix=prefix,
-        )
-        process = service_process(settings, log_path=RESULTS / f"service-{slug(name)}.log").start()
-        peak = [0]
-        stop = asyncio.Event()
-        sampler = asyncio.create_task(sample_rss(process, peak, stop))
-        try:
+        await set_latency(client, emulator_url, latency_ms)
+        total = await load_export(settings, groups=groups, per_group=per_group, prefix=prefix)
+        async with running_service(settings, slug(name)) as peak:
             outcomes = await collect(
                 broker.bootstrap_servers, settings.topics.outcomes, total, timeout=600
             )
-        finally:
-            stop.set()
-            await sampler
-            process.terminate()
         stats = await emulator_call(client, emulator_url, "GET", "/stats")
         (RESULTS / f"emulator-stats-{slug(name)}.json").write_text(
             json.dumps(stats, indent=1), encoding="utf-8"
@@ -233,23 +246,7 @@ async def run_naive_baseline(
     settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
-        await emulator_call(
-            client,
-            emulator_url,
-            "PUT",
-            "/faults",
-            {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3},
-        )
-        await ensure_topics(settings.kafka, settings.topics)
-        await produce_export(
-            broker.bootstrap_servers,
-            settings.topics.groups,
-            settings.topics.messages,
-            groups=300,
-            messages=50,
-            partitions=PARTITIONS,
-            prefix=f"naive-{tag}",
-        )
+        await load_export(settings, groups=300, per_group=50, prefix=f"naive-{tag}")
         await emulator_call(client, emulator_url, "PUT", "/faults", {})
         imported = await run_naive(
             broker.bootstrap_servers,
@@ -260,13 +257,7 @@ async def run_naive_baseline(
             secret_key=LOCAL_SECRET_KEY,
             seconds=seconds,
             groups=[f"naive-{tag}-{g:05d}" for g in range(300)],
-            on_groups_created=lambda: emulator_call(
-                client,
-                emulator_url,
-                "PUT",
-                "/faults",
-                {"latency_ms": latency_ms, "jitter_ms": latency_ms / 3},
-            ),
+            on_groups_created=lambda: set_latency(client, emulator_url, latency_ms),
         )
         stats = await emulator_call(client, emulator_url, "GET", "/stats")
     calls = sum(stats["calls"].get("import_group_msg", {}).values())
@@ -295,31 +286,14 @@ async def run_backlog_memory(
     per_group = records // groups
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
-        await emulator_call(
-            client, emulator_url, "PUT", "/faults", {"latency_ms": 60, "jitter_ms": 20}
-        )
-        await ensure_topics(settings.kafka, settings.topics)
+        await set_latency(client, emulator_url, 60)
         console.print(f"producing {groups * (per_group + 1):,} records ...")
-        total = await produce_export(
-            broker.bootstrap_servers,
-            settings.topics.groups,
-            settings.topics.messages,
-            groups=groups,
-            messages=per_group,
-            partitions=PARTITIONS,
-            prefix=f"rss-{tag}",
-        )
-        process = service_process(settings, log_path=RESULTS / "service-backlog.log").start()
-        peak = [0]
-        stop = asyncio.Event()
-        sampler = asyncio.create_task(sample_rss(process, peak, stop))
-        started = time.monotonic()
-        outcomes = await collect(
-            broker.bootstrap_servers, settings.topics.outcomes, total, timeout=seconds
-        )
-        stop.set()
-        await sampler
-        process.terminate()
+        total = await load_export(settings, groups=groups, per_group=per_group, prefix=f"rss-{tag}")
+        async with running_service(settings, "backlog") as peak:
+            started = time.monotonic()
+            outcomes = await collect(
+                broker.bootstrap_servers, settings.topics.outcomes, total, timeout=seconds
+            )
         elapsed = time.monotonic() - started
     return Result(
         name=f"backlog of {total:,} records",
