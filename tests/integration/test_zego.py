@@ -17,17 +17,14 @@ from service.embedded_broker import EmbeddedBroker
 from service.emulator.config import FaultConfig
 from service.emulator.server import EmulatorServer
 from service.settings import (
-    KafkaSettings,
-    PipelineSettings,
     ProviderName,
     Settings,
-    TopicsSettings,
     ZegoSettings,
 )
 
 from .conftest import emulator_config
 from .events import group_record, message_record
-from .harness import Out, produce, read_outcomes, running, wait_for
+from .harness import Out, make_settings, produce, read_outcomes, running, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.emulator]
 
@@ -40,28 +37,11 @@ ZIM_BUDGET = 20
 
 def zego_settings(bootstrap: str, provider_url: str, run_id: str) -> Settings:
     """Settings for one run against the emulator's ZIM endpoints (provider zego)."""
-    return Settings(
-        provider=ProviderName.ZEGO,
-        kafka=KafkaSettings(
-            bootstrap_servers=bootstrap,
-            group_id=f"chat-import-{run_id}",
-            idempotent_producer=False,
-            topic_partitions=4,
-            session_timeout_ms=6_000,
-        ),
-        topics=TopicsSettings(
-            groups=f"groups-{run_id}",
-            messages=f"messages-{run_id}",
-            outcomes=f"outcomes-{run_id}",
-            dead_letter=f"dead-letter-{run_id}",
-        ),
-        zego=ZegoSettings(
-            base_url=provider_url, app_id=ZIM_APP_ID, server_secret=SecretStr(ZIM_SECRET)
-        ),
-        pipeline=PipelineSettings(
-            drain_seconds=5, retry_initial_seconds=0.05, retry_max_seconds=0.5
-        ),
-        http_port=0,
+    zego = ZegoSettings(
+        base_url=provider_url, app_id=ZIM_APP_ID, server_secret=SecretStr(ZIM_SECRET)
+    )
+    return make_settings(bootstrap, provider_url, run_id).model_copy(
+        update={"provider": ProviderName.ZEGO, "zego": zego}
     )
 
 
