@@ -28,7 +28,8 @@ Handler = Callable[[EmulatorState, Request], Awaitable[Response]]
 PREFIX = "/_emulator"
 
 
-def _error(status: int, message: str) -> JSONResponse:
+def error_response(status: int, message: str) -> JSONResponse:
+    """An inspection error: ``{"error": message}`` with ``status``."""
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -82,7 +83,7 @@ async def list_messages(state: EmulatorState, request: Request) -> Response:
     try:
         group = state.store.group(group_id)
     except ApiError as exc:
-        return _error(404, exc.info)
+        return error_response(404, exc.info)
     return JSONResponse(
         {"group_id": group.group_id, "messages": [message_view(m) for m in group.messages]}
     )
@@ -95,9 +96,9 @@ async def delete_message(state: EmulatorState, request: Request) -> Response:
     try:
         message = state.store.delete(group_id, seq)
     except ApiError as exc:
-        return _error(404, exc.info)
+        return error_response(404, exc.info)
     except KeyError:
-        return _error(404, f"group {group_id!r} has no message {seq}")
+        return error_response(404, f"group {group_id!r} has no message {seq}")
     return JSONResponse({"group_id": group_id, "message": message_view(message)})
 
 
@@ -107,14 +108,14 @@ async def append_message(state: EmulatorState, request: Request) -> Response:
     try:
         group = state.store.group(group_id)
     except ApiError as exc:
-        return _error(404, exc.info)
+        return error_response(404, exc.info)
     try:
         payload: object = json.loads(await request.body())
         message = parse_message(payload)
     except ValueError:
-        return _error(400, "body is not JSON")
+        return error_response(400, "body is not JSON")
     except ApiError as exc:
-        return _error(400, exc.info)
+        return error_response(400, exc.info)
     topic = payload.get("TopicId") if isinstance(payload, dict) else None
     stored = state.store.append(group, message, topic if isinstance(topic, str) else None)
     return JSONResponse({"group_id": group_id, "message": message_view(stored)})
@@ -160,7 +161,7 @@ async def reset(state: EmulatorState, request: Request) -> Response:
 def _bind(state: EmulatorState, handler: Handler) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         if not _is_loopback(request):
-            return _error(403, "the inspection endpoints answer loopback clients only")
+            return error_response(403, "the inspection endpoints answer loopback clients only")
         return await handler(state, request)
 
     endpoint.__name__ = handler.__name__
@@ -180,7 +181,14 @@ def inspection_routes(state: EmulatorState) -> list[Route]:
         ("/stats", get_stats, ["GET"]),
         ("/reset", reset, ["POST"]),
     ]
+    return loopback_routes(state, PREFIX, table)
+
+
+def loopback_routes(
+    state: EmulatorState, prefix: str, table: list[tuple[str, Handler, list[str]]]
+) -> list[Route]:
+    """Routes under ``prefix`` from ``(path, handler, methods)``; loopback clients only."""
     return [
-        Route(PREFIX + path, _bind(state, handler), methods=methods)
+        Route(prefix + path, _bind(state, handler), methods=methods)
         for path, handler, methods in table
     ]

@@ -14,14 +14,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.emulator.errors import ApiError
-from service.emulator.inspection import PREFIX, _is_loopback
+from service.emulator.inspection import PREFIX, Handler, error_response, loopback_routes
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -29,14 +28,8 @@ if TYPE_CHECKING:
     from service.emulator.state import EmulatorState
     from service.emulator.zego_store import ZimGroup, ZimMessage
 
-Endpoint = Callable[["Request"], Awaitable[Response]]
-Handler = Callable[["EmulatorState", "Request"], Awaitable[Response]]
 
 ZIM_PREFIX = f"{PREFIX}/zim"
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
 
 
 def group_view(group: ZimGroup) -> dict[str, Any]:
@@ -82,7 +75,7 @@ async def list_messages(state: EmulatorState, request: Request) -> Response:
     try:
         group = state.zego.store.group(group_id)
     except ApiError as exc:
-        return _error(404, exc.info)
+        return error_response(404, exc.info)
     return JSONResponse(
         {"group_id": group.group_id, "messages": [message_view(m) for m in group.messages]}
     )
@@ -95,9 +88,9 @@ async def empty_message(state: EmulatorState, request: Request) -> Response:
     try:
         message = state.zego.store.empty(group_id, seq)
     except ApiError as exc:
-        return _error(404, exc.info)
+        return error_response(404, exc.info)
     except KeyError:
-        return _error(404, f"group {group_id!r} has no message {seq}")
+        return error_response(404, f"group {group_id!r} has no message {seq}")
     return JSONResponse({"group_id": group_id, "message": message_view(message)})
 
 
@@ -115,17 +108,6 @@ async def get_stats(state: EmulatorState, request: Request) -> Response:
     return JSONResponse(snapshot)
 
 
-def _bind(state: EmulatorState, handler: Handler) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
-        if not _is_loopback(request):
-            return _error(403, "the inspection endpoints answer loopback clients only")
-        return await handler(state, request)
-
-    endpoint.__name__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
-
-
 def zim_inspection_routes(state: EmulatorState) -> list[Route]:
     """Build the routes under ``/_emulator/zim/``."""
     table: list[tuple[str, Handler, list[str]]] = [
@@ -134,7 +116,4 @@ def zim_inspection_routes(state: EmulatorState) -> list[Route]:
         ("/groups/{group_id:path}/messages/{seq:int}/empty", empty_message, ["POST"]),
         ("/stats", get_stats, ["GET"]),
     ]
-    return [
-        Route(ZIM_PREFIX + path, _bind(state, handler), methods=methods)
-        for path, handler, methods in table
-    ]
+    return loopback_routes(state, ZIM_PREFIX, table)
