@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from service.errors import (
     RetryableProviderError,
 )
 from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.http_json import post_for_object
 from service.providers.tencent_sig import UserSigCache
 
 API_PREFIX = "/v4/group_open_http_svc/"
@@ -106,7 +108,7 @@ class TencentProvider:
     def _count(self, api: str, result: str) -> None:
         self.calls[(api, result)] = self.calls.get((api, result), 0) + 1
 
-    async def _call(self, api: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one branch per failure kind
+    async def _call(self, api: str, body: dict[str, Any]) -> dict[str, Any]:
         params = {
             "sdkappid": str(self._sdk_app_id),
             "identifier": self._admin,
@@ -114,39 +116,14 @@ class TencentProvider:
             "random": str(self._random.randint(0, limits.RANDOM_MAX)),
             "contenttype": "json",
         }
-        try:
-            response = await self._client.post(
-                f"{self._base_url}{API_PREFIX}{api}", params=params, json=body
-            )
-        except httpx.PoolTimeout:
-            self._count(api, "pool_timeout")  # never sent: plain retry, nothing to verify
-            raise RetryableProviderError(0, f"{api}: no connection free in time") from None
-        except httpx.TimeoutException as exc:
-            self._count(api, "timeout")
-            raise AmbiguousProviderError(0, f"{api}: timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            self._count(api, "connection_error")
-            raise AmbiguousProviderError(
-                0, f"{api}: connection failed ({type(exc).__name__})"
-            ) from None
-        if response.status_code >= 500:  # noqa: PLR2004 - server side: maybe applied
-            self._count(api, f"http_{response.status_code}")
-            raise AmbiguousProviderError(
-                response.status_code, f"{api}: HTTP {response.status_code} from the provider"
-            )
-        if response.status_code != 200:  # noqa: PLR2004
-            self._count(api, f"http_{response.status_code}")
-            raise ConfigurationError(  # wrong base URL or a proxy refusing us
-                response.status_code, f"{api}: HTTP {response.status_code}; check the base URL"
-            )
-        try:
-            data = response.json()
-        except ValueError:
-            self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response is not JSON") from None
-        if not isinstance(data, dict):
-            self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response is not a JSON object")
+        data = await post_for_object(
+            self._client,
+            f"{self._base_url}{API_PREFIX}{api}",
+            api=api,
+            params=params,
+            body=body,
+            count=partial(self._count, api),
+        )
         code = data.get("ErrorCode", 0)
         if not isinstance(code, int):
             self._count(api, "bad_response")

@@ -73,6 +73,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 import httpx
@@ -88,6 +89,7 @@ from service.errors import (
     RetryableProviderError,
 )
 from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.http_json import post_for_object
 from service.providers.zego_sign import signed_params
 
 CREATE_GROUP: Final = "CreateGroup"
@@ -439,34 +441,14 @@ class ZegoProvider:
         self, api: str, body: dict[str, Any], *, sender: str = "", group_id: str = ""
     ) -> dict[str, Any]:
         params = {"Action": api, **signed_params(self._app_id, self._server_secret)}
-        try:
-            response = await self._client.post(f"{self._base_url}/", params=params, json=body)
-        except httpx.PoolTimeout:
-            self._count(api, "pool_timeout")  # never sent: plain retry, nothing to verify
-            raise RetryableProviderError(0, f"{api}: no connection free in time") from None
-        except httpx.TimeoutException as exc:
-            self._count(api, "timeout")
-            raise AmbiguousProviderError(0, f"{api}: timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            self._count(api, "connection_error")
-            raise AmbiguousProviderError(
-                0, f"{api}: connection failed ({type(exc).__name__})"
-            ) from None
-        status = response.status_code
-        if status >= 500:  # noqa: PLR2004 - server side: maybe applied
-            self._count(api, f"http_{status}")
-            raise AmbiguousProviderError(status, f"{api}: HTTP {status} from the provider")
-        if status != 200:  # noqa: PLR2004
-            self._count(api, f"http_{status}")
-            raise ConfigurationError(status, f"{api}: HTTP {status}; check the base URL")
-        try:
-            data = response.json()
-        except ValueError:
-            self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response is not JSON") from None
-        if not isinstance(data, dict):
-            self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response is not a JSON object")
+        data = await post_for_object(
+            self._client,
+            f"{self._base_url}/",
+            api=api,
+            params=params,
+            body=body,
+            count=partial(self._count, api),
+        )
         code = data.get("Code")
         if not isinstance(code, int) or isinstance(code, bool):
             self._count(api, "bad_response")
