@@ -15,15 +15,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+Probe = Callable[[], tuple[bool, str]]
+
+
+def _always_alive() -> tuple[bool, str]:
+    return True, "ok"
+
 
 def create_http_app(
-    registry: CollectorRegistry, readiness: Callable[[], tuple[bool, str]]
+    registry: CollectorRegistry, readiness: Probe, liveness: Probe = _always_alive
 ) -> Starlette:
-    """Health (process alive), readiness (partitions held, provider reachable) and metrics."""
+    """Liveness (the consumer runs), readiness (partitions held, provider reachable), metrics."""
 
     async def healthz(request: Request) -> Response:
         del request
-        return JSONResponse({"status": "ok"})
+        alive, reason = liveness()
+        return JSONResponse(
+            {"status": "ok" if alive else "failing", "reason": reason},
+            status_code=200 if alive else 503,
+        )
 
     async def readyz(request: Request) -> Response:
         del request

@@ -92,6 +92,16 @@ class Metrics:
         self.assigned_partitions = Gauge(
             "chat_import_assigned_partitions", "Input partitions this replica holds", registry=r
         )
+        self.history_pulls = Counter(
+            "chat_import_history_pulls",
+            "History pages read to find messages already at the provider",
+            registry=r,
+        )
+        self.lanes = Gauge(
+            "chat_import_lanes",
+            "Lanes alive (event kind and group with work queued or in flight)",
+            registry=r,
+        )
         self._outcome_children: dict[tuple[str, str, int, str], Counter] = {}
         self.halted = Gauge(
             "chat_import_halted",

@@ -25,6 +25,12 @@ GROUP_ID_IN_USE: Final = 10021
 RESTRICTED_WORDS: Final = 80001
 MESSAGE_TOO_LARGE: Final = 80002
 
+# The service's own code for a call that never got an answer (timeouts, resets) when it gives up:
+# HTTP's Request Timeout, beside the HTTP status it reports for 5xx answers without a body.
+NO_ANSWER: Final = 408
+# The service's own code for an event it could not process (an unexpected failure, repeated).
+SERVICE_FAILURE: Final = 500
+
 MESSAGES_PER_CALL: Final = 7
 HISTORY_PAGE_SIZE: Final = 20
 DEDUP_WINDOW_SECONDS: Final = 300

@@ -25,13 +25,18 @@ class OffsetTracker:
     def __repr__(self) -> str:
         return f"OffsetTracker(pending={len(self._pending)}, watermark={self.watermark})"
 
-    def read(self, offset: int) -> None:
-        """Record that ``offset`` was read; offsets of a partition arrive ascending."""
+    def read(self, offset: int) -> bool:
+        """Record that ``offset`` was read; False (and nothing tracked) for one read before.
+
+        Offsets of a partition arrive ascending, with gaps (compaction, transaction markers). An
+        offset at or below one already read is the same record delivered again: it is already
+        tracked, and tracking it twice would let its second finish move the watermark.
+        """
         if self._next is not None and offset < self._next:
-            msg = f"offset {offset} read after {self._next - 1}"
-            raise ValueError(msg)
+            return False
         self._pending.append(offset)
         self._next = offset + 1
+        return True
 
     def finish(self, offset: int) -> None:
         """Record that ``offset`` has its outcome published."""

@@ -65,15 +65,21 @@ def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float) -> float:
     return ceiling * (0.5 + jitter / 2)
 
 
-def decide(  # noqa: PLR0911 - one return per decision reads best
+def decide(  # noqa: PLR0911, PLR0913 - one return per decision reads best; keyword-only inputs
     error_class: ErrorClass,
     *,
     attempt: int,
     waited_for_group: float,
     policy: RetryPolicy,
     jitter: float,
+    provider_answering: bool = True,
 ) -> Decision:
-    """Decide what follows the ``attempt``-th failed call of an event with ``error_class``."""
+    """Decide what follows the ``attempt``-th failed call of an event with ``error_class``.
+
+    ``attempt`` counts every try for the event, across history checks. Calls that got no answer
+    give up at ``max_attempts`` only while the provider answers other calls (one poison event);
+    while it answers nothing (an outage) they hold the event instead of failing it.
+    """
     delay = backoff_delay(attempt, policy, jitter)
     if error_class is ErrorClass.PERMANENT:
         return Decision(Action.FAIL, 0.0)
@@ -90,8 +96,10 @@ def decide(  # noqa: PLR0911 - one return per decision reads best
         return Decision(Action.RETRY, 0.0)
     if error_class is ErrorClass.RETRY and attempt >= policy.max_attempts:
         # The provider keeps answering with an error for this call: give up with its code.
-        # Unanswered calls and the frequency limit never fail an event: they hold it instead.
+        # The frequency limit never fails an event: it holds it instead.
         return Decision(Action.FAIL, 0.0)
     if error_class is ErrorClass.AMBIGUOUS:
+        if attempt >= policy.max_attempts and provider_answering:
+            return Decision(Action.FAIL, 0.0)
         return Decision(Action.VERIFY_THEN_RETRY, delay)
     return Decision(Action.RETRY, delay)

@@ -163,3 +163,18 @@ def replica_rate(app_rate: float, holdings: dict[str, tuple[int, int]]) -> float
     if not shares:
         return None
     return app_rate * max(shares)
+
+
+IDLE_SHARE = 0.001
+
+
+def replica_share(app_rate: float, held: int, total: int) -> float:
+    """The replica's share of the app-wide rate: the fraction of all input partitions it holds.
+
+    Every input partition is held by at most one replica at any moment, so the shares of all
+    replicas add up to at most ``app_rate`` whatever the assignment, during a rebalance too. A
+    replica that holds nothing makes no calls; it keeps a token rate (the limiter needs one).
+    """
+    if total <= 0 or held <= 0:
+        return app_rate * IDLE_SHARE
+    return app_rate * min(held, total) / total

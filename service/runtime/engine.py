@@ -1,113 +1,78 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""The import engine: key-ordered concurrency over records, provider calls, outcomes, offsets.
+"""The import engine: routes each record from intake to its lane, and each lane to the provider.
 
-Records are submitted in partition order and never block the consumer. Each record ends as
-exactly one published outcome or dead letter; only then is its offset finished, and a partition's
-committable offset is the lowest unfinished one (``OffsetTracker``). Messages of one group run
-strictly in order (one lane per group and event kind); different groups run at once, each call
-waiting on the shared rate limiter. While a group's call is in flight its new messages queue, and
-the next call takes up to ``messages_per_call`` of them.
+Each piece of state has one owner, and the engine is mostly routing between them:
+
+- ``PartitionLedger`` (domain): partitions held, their generations, offsets read and finished;
+- ``LaneSupervisor``: one FIFO and at most one worker per (event kind, partition, GroupId);
+- ``GroupRegistry``: what is known about each group's existence at the provider;
+- ``ProviderCaller``: the call budget, retries and attempt counts, the halt;
+- ``HistoryReconciler``: which pending messages are already at the provider;
+- ``OutcomeWriter``: publishing outcomes and dead letters, then finishing offsets.
+
+A record's offset is finished only once its outcome is published, so the committable offset of a
+partition (the lowest unfinished one) never passes a record without one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Any
 
 import structlog
 
-from service.domain import limits, outcomes
+from service.domain import limits
 from service.domain.batching import batch_size
-from service.domain.events import DetectedBy, EventType, InputRecord, OutcomeEvent
-from service.domain.offsets import OffsetTracker
-from service.domain.ordering import Lanes
-from service.domain.recovery import HistoryIndex, Verdict
+from service.domain.events import DetectedBy, EventType, InputRecord
+from service.domain.ledger import PartitionLedger, TopicPartition
+from service.domain.recovery import HistoryIndex
 from service.domain.retry_policy import Action, ErrorClass, RetryPolicy, decide
-from service.domain.validation import (
-    Rejection,
-    Rules,
-    ValidEvent,
-    ValidGroupImport,
-    ValidMessageImport,
-    decode_envelope,
-    validate_event,
-)
-from service.errors import BadInputError, ProviderError
+from service.domain.validation import Rejection, Rules, ValidGroupImport
 from service.metrics import Metrics
-from service.providers.base import ChatProvider
+from service.providers.base import ChatProvider, MessageResult
 from service.providers.ratelimit import ApiBudgets
-from service.runtime.groups import GroupRegistry, GroupStatus
+from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Unsure
+from service.runtime.groups import DEFAULT_MAX_REMEMBERED, GroupRegistry, GroupStatus
+from service.runtime.intake import DeadLetter, classify
+from service.runtime.lanes import Lane, LaneSupervisor
+from service.runtime.outcome_writer import OutcomeWriter
+from service.runtime.reconciler import HistoryReconciler
 from service.runtime.sinks import OutcomeSink
+from service.runtime.work import WorkItem
 
 log = structlog.get_logger("service.engine")
 
-TopicPartition = tuple[str, int]
-LaneKey = tuple[EventType, str]
-T = TypeVar("T")
-
-MAX_HISTORY_PAGES = 50
-THROTTLE_PAUSE_SECONDS = 0.1
-UNREACHABLE_AFTER = 3
+LaneKey = tuple[EventType, int, str]  # event kind, partition, GroupId
 UNKNOWN_GROUP_GRACE_SECONDS = 1.0
 UNKNOWN_GROUP_MAX_WAIT_SECONDS = 30.0
+PENDING_GROUP_RECHECK_SECONDS = 5.0
+MAX_CRASHES = 3
 IMPORT_GROUP = "import_group"
 IMPORT_MESSAGES = "import_group_msg"
-HISTORY = "group_msg_get_simple"
-PUBLISH_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(slots=True)
-class WorkItem:
-    """A valid event waiting for (or in) a provider call."""
-
-    record: InputRecord
-    event: ValidEvent
-    attempts: int = 0
-
-    @property
-    def topic_id(self) -> str | None:
-        """The topic a message goes to (None for groups and topic-less messages)."""
-        return self.event.topic_id if isinstance(self.event, ValidMessageImport) else None
-
-    @property
-    def tp(self) -> TopicPartition:
-        """The partition the record was read from."""
-        return (self.record.topic, self.record.partition)
-
-
-@dataclass(slots=True)
-class LaneState:
-    """Per-lane state that lives as long as the lane's worker."""
+class MessageLaneState:
+    """What a message lane knows while it lives."""
 
     needs_recovery: bool | None = None  # decided at the lane's first call
-    history: HistoryIndex | None = None
-    group_wait_started: float | None = None
+    history: HistoryIndex | None = None  # history read so far, while every message was found
+    group_wait_started: float | None = None  # first 10010 of the current wait
     grace_taken: bool = False
-    abandoned: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-@dataclass(frozen=True, slots=True)
-class _GiveUp:
-    code: int
-    info: str
-    error_class: ErrorClass = ErrorClass.PERMANENT
-    detected_by: DetectedBy = DetectedBy.PROVIDER
+@dataclass(slots=True)
+class GroupLaneState:
+    """A group lane needs no state of its own; its life is what the group registry counts."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Verify:
-    pass
-
-
-class LaneAbandonedError(Exception):
-    """The lane's partition was revoked or the service is stopping."""
+LaneState = MessageLaneState | GroupLaneState
+EngineLane = Lane[LaneKey, LaneState]
 
 
 class Engine:
@@ -125,87 +90,102 @@ class Engine:
         budgets: ApiBudgets,
         clock: Callable[[], float] = time.time,
         messages_per_call: int | None = None,
+        max_groups_remembered: int = DEFAULT_MAX_REMEMBERED,
     ) -> None:
         self._provider = provider
-        self._sink = sink
-        self._policy = policy
         self._rules = rules
         self._metrics = metrics
-        self._budgets = budgets
         self._clock = clock
         self._per_call = min(
             messages_per_call or provider.messages_per_call, provider.messages_per_call
         )
-        self._slots = asyncio.Semaphore(max_in_flight_calls)
-        self._rng = random.Random()  # noqa: S311 - back-off jitter, not security
-        self._trackers: dict[TopicPartition, OffsetTracker] = {}
-        # A partition revoked and assigned again starts a new generation: work still finishing
-        # from the old one must not mark records of the new one done.
-        self._generation: Counter[TopicPartition] = Counter()
-        self._read_in: dict[tuple[str, int, int], int] = {}
-        self._unfinished: Counter[TopicPartition] = Counter()
-        self._lanes: Lanes[LaneKey, WorkItem] = Lanes()
-        self._lane_tasks: dict[LaneKey, asyncio.Task[None]] = {}
-        self._lane_states: dict[LaneKey, LaneState] = {}
-        self._lane_tp: dict[LaneKey, TopicPartition] = {}
-        self._side_tasks: set[asyncio.Task[None]] = set()
-        self._groups = GroupRegistry()
-        self._accepting = True
-        self._halted_reason: str | None = None
-        self._unanswered_calls = 0
+        self._ledger = PartitionLedger()
         self._progress = asyncio.Event()
+        self._caller = ProviderCaller(
+            budgets=budgets, policy=policy, metrics=metrics, max_in_flight_calls=max_in_flight_calls
+        )
+        self._writer = OutcomeWriter(
+            sink, self._ledger, metrics, provider=provider.name, on_progress=self._progress.set
+        )
+        self._reconciler = HistoryReconciler(provider, self._caller, metrics)
+        self._groups = GroupRegistry(max_groups_remembered)
+        self._lanes: LaneSupervisor[LaneKey, LaneState] = LaneSupervisor(
+            self._run_lane,
+            new_state=self._lane_started,
+            on_crash=self._lane_crashed,
+            on_end=self._lane_ended,
+        )
+        self._side_tasks: set[asyncio.Task[None]] = set()
         # Set while every group.import of the held partitions has been read (the consumer says
         # when); an engine on its own has nothing more to wait for.
         self._groups_read = asyncio.Event()
         self._groups_read.set()
 
-    # ----------------------------------------------------------------- intake
+    # ------------------------------------------------------------ ownership
 
-    def submit(self, record: InputRecord) -> None:
-        """Take one record read from Kafka; returns at once, the work runs in the background."""
-        if not self._accepting:
-            return  # not finished, so never committed: it is read again after the restart
-        tp = (record.topic, record.partition)
-        self._trackers.setdefault(tp, OffsetTracker()).read(record.offset)
-        self._read_in[(record.topic, record.partition, record.offset)] = self._generation[tp]
-        self._unfinished[tp] += 1
+    def assign(self, tps: Iterable[TopicPartition]) -> None:
+        """Start holding ``tps``: their records are accepted from now on."""
+        self._ledger.assign(tps)
+
+    def generations(self) -> dict[TopicPartition, int]:
+        """The generation of each partition read now (records carry it through intake)."""
+        return self._ledger.generations()
+
+    async def release(
+        self, tps: Iterable[TopicPartition], timeout: float
+    ) -> dict[TopicPartition, int]:
+        """Hand ``tps`` back: no new work, calls on the wire finish within ``timeout``.
+
+        Returns the offsets to commit for them; everything about them is then forgotten, and
+        work of theirs that is still finishing can no longer change anything.
+        """
+        revoked = [tp for tp in tps if tp in set(self._ledger.held())]
+        if not revoked:
+            return {}
+        deadline = time.monotonic() + timeout
+        self._ledger.release(revoked)
+        await self._lanes.abandon(revoked, timeout)
+        side = [task for task in self._side_tasks if not task.done()]
+        if side:
+            await asyncio.wait(side, timeout=max(0.0, deadline - time.monotonic()))
+        self._groups.forget_creations()
+        return self._ledger.revoke(revoked)
+
+    async def drain(self, timeout: float) -> dict[TopicPartition, int]:
+        """Stop taking records, finish in-flight work within ``timeout``; return final offsets."""
+        return await self.release(self._ledger.held(), timeout)
+
+    # --------------------------------------------------------------- intake
+
+    def submit(self, record: InputRecord, generation: int | None = None) -> None:
+        """Take one record read in ``generation`` of its partition (None: the current one).
+
+        Returns at once; the work runs in the background. A record of a partition not held, or
+        held in another generation than it was read in, is dropped before it touches anything.
+        """
+        if generation is None:
+            generation = self._ledger.generations().get((record.topic, record.partition), -1)
+        ticket = self._ledger.read(record.topic, record.partition, record.offset, generation)
+        if ticket is None:
+            return
         self._metrics.records_consumed.labels(record.topic).inc()
-        try:
-            envelope = decode_envelope(record.value)
-            checked = validate_event(record, envelope, now=int(self._clock()), rules=self._rules)
-            if isinstance(checked, ValidMessageImport):
-                refusal = self._provider.check_element_support(checked.message)
-                if refusal is not None:
-                    checked = Rejection(
-                        EventType.MESSAGE_IMPORT, checked.event_id, checked.group_id, *refusal
-                    )
-        except BadInputError as exc:
-            self._spawn(self._dead_letter(record, exc.reason))
-            return
-        except Exception as exc:
-            log.exception(
-                "record could not be checked; sent to the dead-letter topic",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-            )
-            reason = f"the service could not check this record ({type(exc).__name__})"
-            self._spawn(self._dead_letter(record, reason))
-            return
-        if isinstance(checked, Rejection):
+        checked = classify(
+            record, provider=self._provider, rules=self._rules, now=int(self._clock())
+        )
+        if isinstance(checked, DeadLetter):
+            self._spawn(self._writer.dead_letter(ticket, record, checked.reason))
+        elif isinstance(checked, Rejection):
             if checked.event_type is EventType.GROUP_IMPORT and checked.group_id:
                 self._group_refused(checked.group_id, checked.code, checked.info)
-            outcome = outcomes.rejected(checked, provider=self._provider.name, source=record.source)
-            self._spawn(self._finish([(record, outcome)]))
-            return
-        if isinstance(checked, ValidGroupImport):
-            self._groups.import_queued(checked.group_id)
-            key: LaneKey = (EventType.GROUP_IMPORT, checked.group_id)
+            self._spawn(self._writer.publish([self._writer.rejected(ticket, record, checked)]))
         else:
-            key = (EventType.MESSAGE_IMPORT, checked.group_id)
-        self._lane_tp[key] = tp
-        if self._lanes.push(key, WorkItem(record, checked)):
-            self._start_lane(key)
+            kind = (
+                EventType.GROUP_IMPORT
+                if isinstance(checked, ValidGroupImport)
+                else EventType.MESSAGE_IMPORT
+            )
+            key: LaneKey = (kind, record.partition, checked.group_id)
+            self._lanes.push(key, ticket.tp, WorkItem(record, checked, ticket))
 
     def groups_topic_read(self, *, caught_up: bool) -> None:
         """Whether the consumer has read the groups topic to its end on the partitions held.
@@ -219,6 +199,11 @@ class Engine:
         else:
             self._groups_read.clear()
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
     def _group_refused(self, group_id: str, code: int, info: str) -> None:
         if code == limits.NO_PERMISSION:
             self._groups.import_failed(group_id, code, info)
@@ -229,363 +214,250 @@ class Engine:
                 f"group {group_id} does not exist: its group.import failed ({code}: {info})",
             )
 
-    def _start_lane(self, key: LaneKey) -> None:
-        state = LaneState()
-        self._lane_states[key] = state
-        runner = (
-            self._run_group_lane if key[0] is EventType.GROUP_IMPORT else self._run_message_lane
-        )
-        task = asyncio.create_task(self._lane_guard(key, runner, state))
-        self._lane_tasks[key] = task
+    # ---------------------------------------------------------------- lanes
 
-    def _spawn(self, work: Coroutine[None, None, None]) -> None:
-        task = asyncio.create_task(work)
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+    def _lane_started(self, key: LaneKey) -> LaneState:
+        if key[0] is EventType.GROUP_IMPORT:
+            self._groups.import_started(key[2])
+            return GroupLaneState()
+        return MessageLaneState()
 
-    async def _lane_guard(
-        self,
-        key: LaneKey,
-        runner: Callable[[LaneKey, LaneState], Awaitable[None]],
-        state: LaneState,
+    def _lane_ended(self, lane: EngineLane) -> None:
+        if lane.key[0] is EventType.GROUP_IMPORT:
+            self._groups.import_ended(lane.key[2])
+
+    async def _run_lane(self, lane: EngineLane) -> None:
+        if isinstance(lane.state, GroupLaneState):
+            await self._run_group_lane(lane)
+        else:
+            await self._run_message_lane(lane, lane.state)
+
+    async def _lane_crashed(
+        self, lane: EngineLane, items: list[WorkItem], error: Exception
     ) -> None:
-        try:
-            await runner(key, state)
-        except (LaneAbandonedError, asyncio.CancelledError):
-            pass
-        except Exception:
-            log.exception(
-                "lane failed unexpectedly",
-                group_id=key[1],
-                kind=key[0].value,
-                partition=self._lane_tp.get(key, ("", None))[1],
-            )
-        finally:
-            if self._lane_tasks.get(key) is asyncio.current_task():
-                del self._lane_tasks[key]
-                self._lane_states.pop(key, None)
-            # a lane that ends with work still queued (it crashed) would strand it: restart it
-            if self._lanes.peek(key) and key not in self._lane_tasks and self._accepting:
-                self._start_lane(key)
-            elif not self._lanes.peek(key):
-                self._lanes.release(key)
+        """Re-queue what a failed worker held (checked against history first); fail repeats."""
+        if isinstance(lane.state, MessageLaneState):
+            lane.state.needs_recovery = True
+            lane.state.history = None
+        again: list[WorkItem] = []
+        given_up: list[WorkItem] = []
+        for item in items:
+            item.crashes += 1
+            (given_up if item.crashes >= MAX_CRASHES else again).append(item)
+        lane.requeue(again)
+        info = (
+            f"the service failed {MAX_CRASHES} times while importing this event "
+            f"({type(error).__name__}); it may or may not be at the provider: "
+            "check with chat-import verify"
+        )
+        await self._fail(given_up, limits.SERVICE_FAILURE, info, DetectedBy.SERVICE)
 
-    # ------------------------------------------------------------ group lanes
+    # ----------------------------------------------------------- group lanes
 
-    async def _run_group_lane(self, key: LaneKey, state: LaneState) -> None:
-        while True:
-            items = self._lanes.take(key, 1)
-            if not items:
-                if self._lanes.release(key):
-                    return
-                continue
-            await self._import_group(items[0], state)
+    async def _run_group_lane(self, lane: EngineLane) -> None:
+        while lane.queue:
+            (item,) = lane.take(1)
+            await self._import_group(lane, item)
+            lane.settle()
 
-    async def _import_group(self, item: WorkItem, state: LaneState) -> None:
+    async def _import_group(self, lane: EngineLane, item: WorkItem) -> None:
         event = item.event
         assert isinstance(event, ValidGroupImport)  # noqa: S101 - group lanes hold group events
-        result = await self._attempt(
-            IMPORT_GROUP, lambda: self._provider.import_group(event.group), [item], state
+        result = await self._caller.call(
+            IMPORT_GROUP, partial(self._provider.import_group, event.group), lane, [item]
         )
-        if isinstance(result, _Verify):  # pragma: no cover - only message imports verify
-            return
-        if isinstance(result, _GiveUp):
-            self._group_refused(event.group_id, result.code, result.info)
-            outcome = self._failed(item, result.code, result.info)
-        else:
-            self._groups.imported(result.group_id, created_here=not result.already_existed)
-            outcome = self._imported(
+        if isinstance(result, Answered):
+            answer = result.value
+            self._groups.imported(answer.group_id, created_here=not answer.already_existed)
+            finished = self._writer.imported(
                 item,
-                group_id=result.group_id,
-                detected_by=DetectedBy.RECOVERED if result.already_existed else DetectedBy.PROVIDER,
-                info="the group already existed at the provider" if result.already_existed else "",
+                group_id=answer.group_id,
+                detected_by=DetectedBy.RECOVERED if answer.already_existed else DetectedBy.PROVIDER,
+                info="the group already existed at the provider" if answer.already_existed else "",
             )
-        await self._finish([(item.record, outcome)])
+            await self._writer.publish([finished], [item])
+            return
+        if isinstance(result, GroupMissing | Unsure):  # pragma: no cover - not for group imports
+            result = GaveUp(result.code, result.info)
+        self._group_refused(event.group_id, result.code, result.info)
+        await self._fail([item], result.code, result.info, result.detected_by)
 
-    # ---------------------------------------------------------- message lanes
+    # --------------------------------------------------------- message lanes
 
-    async def _run_message_lane(self, key: LaneKey, state: LaneState) -> None:
-        group_id = key[1]
-        while True:
-            queue = self._lanes.peek(key)
-            if not queue:
-                if self._lanes.release(key):
-                    return
-                continue
+    async def _run_message_lane(self, lane: EngineLane, state: MessageLaneState) -> None:
+        group_id = lane.key[2]
+        while lane.queue:
+            lane.check_abandoned()
             facts = self._groups.facts(group_id)
             if facts.status is GroupStatus.PENDING:
-                await self._wait_for_group(group_id, 5.0, state)
+                await self._groups.wait(group_id, lane, PENDING_GROUP_RECHECK_SECONDS)
                 continue
             if facts.status is GroupStatus.FAILED:
-                items = self._lanes.take(key, len(queue))
-                await self._fail_all(items, facts.code, facts.info, DetectedBy.SERVICE)
+                items = lane.take(len(lane.queue))
+                await self._fail(items, facts.code, facts.info, DetectedBy.SERVICE)
+                lane.settle()
                 continue
             unknown = facts.status is GroupStatus.UNKNOWN
             if state.needs_recovery is None and unknown and not state.grace_taken:
                 state.grace_taken = True
-                await self._await_unseen_group(group_id, state)
+                await self._await_unseen_group(lane, group_id)
                 continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
                 # check. Otherwise an earlier run (or owner) may have imported these already.
                 state.needs_recovery = not facts.created_here
             prepaid = False
-            if not state.needs_recovery and len(queue) < self._per_call:
+            if not state.needs_recovery and len(lane.queue) < self._per_call:
                 # Wait for the call's slot first and cut the batch when it may leave: messages
                 # read meanwhile join it, so a budget-bound import makes fewer, fuller calls.
-                await self._budgets.for_api(IMPORT_MESSAGES).acquire()
+                await self._caller.slot(IMPORT_MESSAGES, lane)
                 prepaid = True
-                queue = self._lanes.peek(key)
-                if not queue:
-                    continue
-            batch = self._lanes.take(key, batch_size(queue, self._per_call))
-            await self._import_batch(group_id, batch, state, prepaid=prepaid)
+            batch = lane.take(batch_size(lane.queue, self._per_call))
+            if batch:
+                await self._import_batch(lane, state, batch, prepaid=prepaid)
+                lane.settle()
 
     async def _import_batch(
-        self, group_id: str, batch: list[WorkItem], state: LaneState, *, prepaid: bool = False
+        self, lane: EngineLane, state: MessageLaneState, batch: list[WorkItem], *, prepaid: bool
     ) -> None:
-        pending = batch
+        group_id = lane.key[2]
         topic_id = batch[0].topic_id
+        pending = batch
         while pending:
             if state.needs_recovery:
-                recovered, pending = await self._recover(group_id, topic_id, pending, state)
-                if recovered:
-                    await self._finish(recovered)
+                pending = await self._recover(lane, state, pending)
                 if not pending:
                     return
-            current = pending
-            result = await self._attempt(
+                prepaid = False
+            messages = [item.event.message for item in pending]  # type: ignore[union-attr]
+            result = await self._caller.call(
                 IMPORT_MESSAGES,
-                partial(
-                    self._provider.import_messages,
-                    group_id,
-                    topic_id,
-                    [item.event.message for item in current],  # type: ignore[union-attr]
-                ),
-                current,
-                state,
-                verify_ambiguous=True,
-                group_id=group_id,
+                partial(self._provider.import_messages, group_id, topic_id, messages),
+                lane,
+                pending,
+                unsure_on_ambiguous=True,
                 prepaid=prepaid,
             )
             prepaid = False
-            if isinstance(result, _Verify):
-                state.needs_recovery = True
-                state.history = None  # the call may have changed it: read it afresh
+            if isinstance(result, Answered) and len(result.value) != len(pending):
+                result = Unsure(0, "the answer does not list one result per message")
+            if isinstance(result, Unsure):
+                state.needs_recovery = True  # the call may have been applied: check first
+                state.history = None
                 continue
-            if isinstance(result, _GiveUp):
-                if result.error_class is ErrorClass.GROUP_MISSING:
-                    self._groups.import_failed(
-                        group_id,
-                        result.code,
-                        f"group {group_id} does not exist at the provider "
-                        f"(waited {self._policy.group_wait_seconds:.0f} s for its import)",
-                    )
-                await self._fail_all(current, result.code, result.info, result.detected_by)
+            if isinstance(result, GroupMissing):
+                if await self._wait_for_missing_group(lane, state, pending, result):
+                    return
+                continue
+            if isinstance(result, GaveUp):
+                await self._fail(pending, result.code, result.info, result.detected_by)
                 return
-            state.needs_recovery = False
-            state.group_wait_started = None
-            self._groups.seen_existing(group_id)
-            self._metrics.batch_size.observe(len(current))
-            await self._finish(
-                [
-                    (
-                        item.record,
-                        self._imported(item, msg_seq=answer.msg_seq, msg_time=answer.msg_time)
-                        if answer.code == 0
-                        else self._failed(item, answer.code, answer.info),
-                    )
-                    for item, answer in zip(current, result, strict=True)
-                ]
-            )
+            await self._imported(state, group_id, pending, result.value)
             return
 
-    async def _recover(
-        self, group_id: str, topic_id: str | None, pending: list[WorkItem], state: LaneState
-    ) -> tuple[list[tuple[InputRecord, OutcomeEvent]], list[WorkItem]]:
-        """Report the pending messages already at the provider; return the rest to import."""
-        index = state.history or HistoryIndex()
-        found: list[tuple[InputRecord, OutcomeEvent]] = []
-        for position, item in enumerate(pending):
-            event = item.event
-            assert isinstance(event, ValidMessageImport)  # noqa: S101
-            candidate = self._provider.recovery_key(event.message, event.random)
-            while True:
-                verdict, entry = (
-                    index.judge(candidate) if index.pages else (Verdict.NEED_OLDER, None)
-                )
-                if verdict is not Verdict.NEED_OLDER or index.pages >= MAX_HISTORY_PAGES:
-                    break
-                before = None if index.oldest_seq is None else index.oldest_seq - 1
-                page = await self._attempt(
-                    HISTORY,
-                    lambda before=before: self._provider.history(  # type: ignore[misc]
-                        group_id, topic_id, before_seq=before, limit=limits.HISTORY_PAGE_SIZE
-                    ),
-                    [],
-                    state,
-                )
-                if isinstance(page, _GiveUp | _Verify):
-                    # Cannot read the history: import and let Random de-duplication protect us.
-                    state.needs_recovery = False
-                    state.history = None
-                    return found, pending[position:]
-                index.add_page(page.entries, finished=page.finished)
-            if verdict is Verdict.PRESENT and entry is not None:
-                found.append(
-                    (
-                        item.record,
-                        self._imported(
-                            item,
-                            msg_seq=entry.msg_seq,
-                            msg_time=entry.msg_time,
-                            detected_by=DetectedBy.RECOVERED,
-                            info="already at the provider; not imported again",
-                        ),
-                    )
-                )
-                continue
-            state.needs_recovery = False
-            state.history = None
-            return found, pending[position:]
-        state.history = index
-        return found, []
-
-    # -------------------------------------------------------------- retrying
-
-    async def _attempt(  # noqa: C901, PLR0912, PLR0913, PLR0915 - the retry loop, one branch per action
+    async def _imported(
         self,
-        api: str,
-        call: Callable[[], Awaitable[T]],
-        items: Sequence[WorkItem],
-        state: LaneState,
-        *,
-        verify_ambiguous: bool = False,
-        group_id: str | None = None,
-        prepaid: bool = False,
-    ) -> T | _GiveUp | _Verify:
-        """Call until it succeeds or the policy gives up; sleeps between tries.
-
-        Every call waits for its slot in the call budget first (``prepaid``: the first one
-        already has it).
-        """
-        limiter = self._budgets.for_api(api)
-        attempt = 0
-        while True:
-            self._check_abandoned(state)
-            attempt += 1
-            for item in items:
-                item.attempts += 1
-            if not prepaid:
-                await limiter.acquire()
-            prepaid = False
-            self._check_abandoned(state)
-            # Only calls that have their slot in the budget wait here, so a call leaves right
-            # after its slot: waiting between the two would send calls late and bunched.
-            async with self._slots:
-                started = time.monotonic()
-                try:
-                    answer = await call()
-                except ProviderError as exc:
-                    error: ProviderError | None = exc
-                else:
-                    error = None
-            if error is not None:
-                if error.error_class is ErrorClass.AMBIGUOUS:
-                    self._unanswered_calls += 1  # timeout, reset, or HTTP 5xx
-                else:
-                    self._unanswered_calls = 0
-                if error.error_class is ErrorClass.THROTTLED:
-                    limiter.penalise(THROTTLE_PAUSE_SECONDS)
-                self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
-                self._metrics.provider_calls.labels(api, str(error.code or error.error_class)).inc()
-                waited = 0.0
-                if error.error_class is ErrorClass.GROUP_MISSING:
-                    now = self._clock()
-                    if state.group_wait_started is None:
-                        state.group_wait_started = now
-                    waited = now - state.group_wait_started
-                decision = decide(
-                    error.error_class,
-                    attempt=attempt,
-                    waited_for_group=waited,
-                    policy=self._policy,
-                    jitter=self._rng.random(),
-                )
-                self._metrics.retries.labels(error.error_class.value).inc()
-                if decision.action is Action.FAIL:
-                    return _GiveUp(error.code, error.info, error.error_class)
-                if decision.action is Action.HALT:
-                    await self._halt(error, decision.delay, state)
-                    continue
-                self._log_retry(api, error, decision.delay, items)
-                if decision.action is Action.WAIT_FOR_GROUP and group_id is not None:
-                    await self._wait_for_group(group_id, decision.delay, state)
-                    facts = self._groups.facts(group_id)
-                    if facts.status is GroupStatus.FAILED:
-                        # its group.import was refused meanwhile: it will never exist
-                        return _GiveUp(facts.code, facts.info, detected_by=DetectedBy.SERVICE)
-                    continue
-                await self._pause(decision.delay, state)
-                if decision.action is Action.VERIFY_THEN_RETRY and verify_ambiguous:
-                    return _Verify()
-                continue
-            self._unanswered_calls = 0
-            self._metrics.provider_latency.labels(api).observe(time.monotonic() - started)
-            self._metrics.provider_calls.labels(api, "0").inc()
-            if self._halted_reason is not None:
-                self._halted_reason = None
-                self._metrics.halted.set(0)
-                log.warning("provider accepts the configuration again; calls resumed")
-            return answer
-
-    def _log_retry(
-        self, api: str, exc: ProviderError, delay: float, items: Sequence[WorkItem]
+        state: MessageLaneState,
+        group_id: str,
+        items: list[WorkItem],
+        answers: list[MessageResult],
     ) -> None:
-        first = items[0] if items else None
-        log.info(
-            "provider call will be retried",
-            api=api,
-            error_code=exc.code,
-            error_class=exc.error_class.value,
-            error_info=exc.info,
-            delay_seconds=round(delay, 3),
-            event_id=first.event.event_id if first else None,
-            group_id=first.event.group_id if first else None,
-            partition=first.record.partition if first else None,
-            offset=first.record.offset if first else None,
+        state.needs_recovery = False
+        state.group_wait_started = None
+        self._groups.seen_existing(group_id)
+        self._metrics.batch_size.observe(len(items))
+        await self._writer.publish(
+            [
+                self._writer.imported(item, msg_seq=answer.msg_seq, msg_time=answer.msg_time)
+                if answer.code == 0
+                else self._writer.failed(item, answer.code, answer.info)
+                for item, answer in zip(items, answers, strict=True)
+            ],
+            items,
         )
 
-    async def _halt(self, exc: ProviderError, pause: float, state: LaneState) -> None:
-        if self._halted_reason is None:
-            self._halted_reason = exc.info
-            self._metrics.halted.set(1)
-            log.error(
-                "the provider refuses the service's configuration; no calls until it is fixed",
-                error_code=exc.code,
-                error_info=exc.info,
-                pause_seconds=pause,
+    async def _recover(
+        self, lane: EngineLane, state: MessageLaneState, pending: list[WorkItem]
+    ) -> list[WorkItem]:
+        """Report the pending messages already at the provider; returns the rest to import."""
+        found = await self._reconciler.reconcile(
+            lane, lane.key[2], pending[0].topic_id, pending, state.history
+        )
+        state.history = found.index
+        if found.index is None:
+            state.needs_recovery = False
+        await self._writer.publish(
+            [
+                self._writer.imported(
+                    item,
+                    msg_seq=entry.msg_seq,
+                    msg_time=entry.msg_time,
+                    detected_by=DetectedBy.RECOVERED,
+                    info="already at the provider; not imported again",
+                )
+                for item, entry in found.found
+            ],
+            [item for item, _ in found.found],
+        )
+        return found.rest
+
+    async def _wait_for_missing_group(
+        self,
+        lane: EngineLane,
+        state: MessageLaneState,
+        pending: list[WorkItem],
+        missing: GroupMissing,
+    ) -> bool:
+        """Wait (bounded) for a group the provider does not know yet; True when given up."""
+        group_id = lane.key[2]
+        now = self._clock()
+        if state.group_wait_started is None:
+            state.group_wait_started = now
+        policy = self._caller.policy
+        decision = decide(
+            ErrorClass.GROUP_MISSING,
+            attempt=max(item.attempts for item in pending),
+            waited_for_group=now - state.group_wait_started,
+            policy=policy,
+            jitter=0.5,
+        )
+        if decision.action is Action.FAIL:
+            info = (
+                f"group {group_id} does not exist at the provider "
+                f"(waited {policy.group_wait_seconds:.0f} s for its import)"
             )
-        await self._pause(pause, state)
+            self._groups.import_failed(group_id, missing.code, info)
+            await self._fail(pending, missing.code, missing.info)
+            return True
+        first = pending[0]
+        log.info(
+            "provider call will be retried",
+            api=IMPORT_MESSAGES,
+            error_code=missing.code,
+            error_class=ErrorClass.GROUP_MISSING.value,
+            error_info=missing.info,
+            delay_seconds=round(decision.delay, 3),
+            event_id=first.event.event_id,
+            group_id=group_id,
+            partition=first.record.partition,
+            offset=first.record.offset,
+        )
+        await self._groups.wait(group_id, lane, decision.delay)
+        facts = self._groups.facts(group_id)
+        if facts.status is GroupStatus.FAILED:
+            # its group.import was refused meanwhile: it will never exist
+            await self._fail(pending, facts.code, facts.info, DetectedBy.SERVICE)
+            return True
+        return False
 
-    async def _pause(self, seconds: float, state: LaneState) -> None:
-        if seconds <= 0:
-            self._check_abandoned(state)
-            return
-        try:
-            await asyncio.wait_for(state.abandoned.wait(), seconds)
-        except TimeoutError:
-            return
-        raise LaneAbandonedError
-
-    async def _await_unseen_group(self, group_id: str, state: LaneState) -> None:
+    async def _await_unseen_group(self, lane: EngineLane, group_id: str) -> None:
         """Give the import of a group not seen yet the chance to arrive before calling for it.
 
         It may be a moment behind on the other topic: wait a short grace, and past it as long
         as the groups topic still has unread records here (bounded), or until the group is seen.
         """
         started = time.monotonic()
-        await self._wait_for_group(group_id, UNKNOWN_GROUP_GRACE_SECONDS, state)
+        await self._groups.wait(group_id, lane, UNKNOWN_GROUP_GRACE_SECONDS)
         while (
             self._groups.facts(group_id).status is GroupStatus.UNKNOWN
             and not self._groups_read.is_set()
@@ -599,222 +471,61 @@ class Engine:
                     waited_seconds=UNKNOWN_GROUP_MAX_WAIT_SECONDS,
                 )
                 return
-            await self._wait_for_group(group_id, left, state, self._groups_read)
+            await self._groups.wait(group_id, lane, left, self._groups_read)
 
-    async def _wait_for_group(
-        self, group_id: str, seconds: float, state: LaneState, *also: asyncio.Event
-    ) -> None:
-        """Until the group's state changes, ``seconds`` pass, the lane is abandoned, or ``also``."""
-        waits = [
-            asyncio.ensure_future(event.wait())
-            for event in (self._groups.change_event(group_id), state.abandoned, *also)
-        ]
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-        self._check_abandoned(state)
-
-    @staticmethod
-    def _check_abandoned(state: LaneState) -> None:
-        if state.abandoned.is_set():
-            raise LaneAbandonedError
-
-    # ------------------------------------------------------------ finishing
-
-    async def _finish(self, results: Iterable[tuple[InputRecord, OutcomeEvent]]) -> None:
-        """Publish outcomes (acks=all), then finish their offsets."""
-        pairs = list(results)
-        await self._retry_publish(lambda: self._sink.publish_outcomes([o for _, o in pairs]))
-        for record, outcome in pairs:
-            self._metrics.outcomes.labels(
-                outcome.type,
-                outcome.status.value,
-                str(outcome.error_code),
-                outcome.detected_by.value,
-            ).inc()
-            if outcome.status.value == "failed":
-                log.info(
-                    "event failed",
-                    event_id=outcome.event_id,
-                    group_id=outcome.group_id,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    error_code=outcome.error_code,
-                    error_info=outcome.error_info,
-                    detected_by=outcome.detected_by.value,
-                )
-            self._done(record)
-
-    async def _fail_all(
-        self, items: Sequence[WorkItem], code: int, info: str, detected_by: DetectedBy
-    ) -> None:
-        """Publish a failed outcome with the same code and reason for each item."""
-        await self._finish(
-            [(item.record, self._failed(item, code, info, detected_by)) for item in items]
-        )
-
-    def _imported(  # noqa: PLR0913 - the outcome's optional fields
+    async def _fail(
         self,
-        item: WorkItem,
-        *,
-        group_id: str | None = None,
-        msg_seq: int | None = None,
-        msg_time: int | None = None,
-        detected_by: DetectedBy = DetectedBy.PROVIDER,
-        info: str = "",
-    ) -> OutcomeEvent:
-        """The outcome of ``item`` now at the provider, with the attempts it took."""
-        return outcomes.imported(
-            item.event,
-            provider=self._provider.name,
-            source=item.record.source,
-            attempts=item.attempts,
-            group_id=group_id,
-            msg_seq=msg_seq,
-            msg_time=msg_time,
-            detected_by=detected_by,
-            info=info,
-        )
-
-    def _failed(
-        self,
-        item: WorkItem,
+        items: list[WorkItem],
         code: int,
         info: str,
         detected_by: DetectedBy = DetectedBy.PROVIDER,
-    ) -> OutcomeEvent:
-        """The failed outcome of ``item``, with the attempts it took."""
-        return outcomes.failed(
-            item.event,
-            provider=self._provider.name,
-            source=item.record.source,
-            attempts=item.attempts,
-            code=code,
-            info=info,
-            detected_by=detected_by,
+    ) -> None:
+        """Publish a failed outcome with the same code and reason for each item."""
+        await self._writer.publish(
+            [self._writer.failed(item, code, info, detected_by) for item in items], items
         )
 
-    async def _dead_letter(self, record: InputRecord, reason: str) -> None:
-        log.warning(
-            "record is not an event; sent to the dead-letter topic",
-            reason=reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
-        await self._retry_publish(lambda: self._sink.publish_dead_letter(record, reason))
-        self._metrics.dead_letters.inc()
-        self._done(record)
-
-    async def _retry_publish(self, publish: Callable[[], Awaitable[None]]) -> None:
-        attempt = 0
-        while True:
-            try:
-                await publish()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any broker failure: keep the record unfinished, retry
-                delay = PUBLISH_RETRY_SECONDS[min(attempt, len(PUBLISH_RETRY_SECONDS) - 1)]
-                attempt += 1
-                log.warning(
-                    "publishing failed; retrying", error=type(exc).__name__, delay_seconds=delay
-                )
-                await asyncio.sleep(delay)
-            else:
-                return
-
-    def _done(self, record: InputRecord) -> None:
-        tp = (record.topic, record.partition)
-        generation = self._read_in.pop((record.topic, record.partition, record.offset), None)
-        tracker = self._trackers.get(tp)
-        if tracker is None or generation != self._generation[tp]:
-            return  # the partition was revoked meanwhile; its owner reads the record again
-        tracker.finish(record.offset)
-        self._unfinished[tp] -= 1
-        self._progress.set()
-
-    # ----------------------------------------------------- offsets and flow
+    # ----------------------------------------------------- figures and waits
 
     def committable(self) -> dict[TopicPartition, int]:
-        """The offset each partition may commit now."""
-        return {
-            tp: mark
-            for tp, tracker in self._trackers.items()
-            if (mark := tracker.watermark) is not None
-        }
+        """The offset each partition held may commit now."""
+        return self._ledger.committable()
 
     def buffered(self, tp: TopicPartition | None = None) -> int:
         """Records read and not finished (all partitions, or one)."""
-        if tp is not None:
-            return self._unfinished.get(tp, 0)
-        return sum(self._unfinished.values())
+        return self._ledger.unfinished(tp)
 
-    @property
-    def provider_unreachable(self) -> bool:
-        """True after several calls in a row got no answer from the provider."""
-        return self._unanswered_calls >= UNREACHABLE_AFTER
-
-    @property
-    def halted(self) -> bool:
-        """True while the provider refuses the configuration."""
-        return self._halted_reason is not None
+    def buffered_by_partition(self) -> dict[TopicPartition, int]:
+        """Records read and not finished, per partition held."""
+        return dict(self._ledger.unfinished_by_partition())
 
     @property
     def queued(self) -> int:
         """Valid events waiting in lanes (not yet in a call)."""
+        return self._lanes.queued
+
+    @property
+    def lanes(self) -> int:
+        """Lanes alive now (keys with work)."""
         return len(self._lanes)
 
-    async def release_partitions(
-        self, tps: Iterable[TopicPartition], timeout: float
-    ) -> dict[TopicPartition, int]:
-        """Stop work of revoked partitions: drop queued, let in-flight finish within ``timeout``.
+    @property
+    def groups_known(self) -> int:
+        """Groups this process remembers something about."""
+        return len(self._groups)
 
-        Returns the offsets to commit for them; their trackers are then forgotten.
-        """
-        revoked = set(tps)
-        dropped = self._lanes.remove_where(lambda item: item.tp in revoked)
-        for item in dropped:
-            self._unfinished[item.tp] -= 1
-            if isinstance(item.event, ValidGroupImport):
-                self._groups.import_abandoned(item.event.group_id)
-        lanes = [key for key, tp in self._lane_tp.items() if tp in revoked]
-        # Abandoned lanes start nothing new (no retry, no wait for a group, no next batch), but
-        # a call already on the wire finishes and its outcomes are published.
-        for key in lanes:
-            state = self._lane_states.get(key)
-            if state is not None:
-                state.abandoned.set()
-        deadline = time.monotonic() + timeout
-        await self._wait_until(lambda: all(key not in self._lane_tasks for key in lanes), timeout)
-        side = [task for task in self._side_tasks if not task.done()]
-        if side:
-            await asyncio.wait(side, timeout=max(0.0, deadline - time.monotonic()))
-        for key in lanes:
-            task = self._lane_tasks.get(key)
-            if task is not None:
-                task.cancel()
-            self._lane_tp.pop(key, None)
-        self._groups.forget_creations()
-        marks = {
-            tp: mark
-            for tp in revoked
-            if (tracker := self._trackers.pop(tp, None)) is not None
-            and (mark := tracker.watermark) is not None
-        }
-        for tp in revoked:
-            self._unfinished.pop(tp, None)
-            self._generation[tp] += 1
-        return marks
+    @property
+    def provider_unreachable(self) -> bool:
+        """True after several calls in a row got no answer from the provider."""
+        return self._caller.provider_unreachable
 
-    async def drain(self, timeout: float) -> dict[TopicPartition, int]:
-        """Stop taking records, finish in-flight work within ``timeout``; return final offsets."""
-        self._accepting = False
-        return await self.release_partitions(list(self._trackers), timeout)
+    @property
+    def halted(self) -> bool:
+        """True while the provider refuses the configuration."""
+        return self._caller.halted
 
-    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``condition`` holds (checked at every finished record); False at the bound."""
         deadline = time.monotonic() + timeout
         while not condition():
             remaining = deadline - time.monotonic()
@@ -829,4 +540,4 @@ class Engine:
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until every record read is finished (tests and the demo)."""
-        return await self._wait_until(lambda: self.buffered() == 0, timeout)
+        return await self.wait_until(lambda: self.buffered() == 0, timeout)

@@ -2,96 +2,164 @@
 # SPDX-License-Identifier: Apache-2.0
 """What this process knows about each group's existence at the provider.
 
-Messages of a group wait while its ``group.import`` is queued or in flight here, fail at once
-when that import failed, and skip the crash-recovery history check when this process created the
+Messages of a group wait while a ``group.import`` of it is being worked on here, fail at once
+when its import failed, and skip the crash-recovery history check when this process created the
 group itself (it cannot hold messages imported by anyone else).
+
+"Being worked on" is not counted by hand: it is the number of live group lanes of the group,
+which the lane supervisor reports as lanes start and end, whatever ends them (success, failure,
+revocation, a crash). What is known about settled groups is kept for the most recent
+``max_remembered`` of them, so memory stays flat however many groups a migration has; a group
+forgotten is treated as unknown (its messages check the provider's history first).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from service.runtime.lanes import Lane
+
+DEFAULT_MAX_REMEMBERED = 50_000
 
 
 class GroupStatus(StrEnum):
     """The state of a group as this process last saw it."""
 
     UNKNOWN = "unknown"
-    PENDING = "pending"  # a group.import for it is queued or in flight here
+    PENDING = "pending"  # a group.import of it is queued or in flight here
     EXISTS = "exists"
     FAILED = "failed"  # its import failed, or the wait for it ran out
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class GroupFacts:
     """What is known about one group."""
 
     status: GroupStatus = GroupStatus.UNKNOWN
-    pending_imports: int = 0
     created_here: bool = False
     code: int = 0
     info: str = ""
 
 
-class GroupRegistry:
-    """Group states, and a way for waiting messages to hear when a group's import settles."""
+_UNKNOWN = GroupFacts()
+_PENDING = GroupFacts(GroupStatus.PENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    status: GroupStatus
+    created_in: int  # the ownership era it was created in (0: not by this process)
+    code: int = 0
+    info: str = ""
+
+
+class _Signal:
+    __slots__ = ("event", "waiters")
 
     def __init__(self) -> None:
-        self._facts: dict[str, GroupFacts] = {}
-        self._changed: dict[str, asyncio.Event] = {}
+        self.event = asyncio.Event()
+        self.waiters = 0
+
+
+class GroupRegistry:
+    """Group states, and waits that end when a group's state changes."""
+
+    __slots__ = ("_era", "_importing", "_max", "_settled", "_signals")
+
+    def __init__(self, max_remembered: int = DEFAULT_MAX_REMEMBERED) -> None:
+        self._max = max_remembered
+        self._settled: OrderedDict[str, _Settled] = OrderedDict()
+        self._importing: Counter[str] = Counter()
+        self._signals: dict[str, _Signal] = {}
+        self._era = 1
+
+    def __len__(self) -> int:
+        """Groups with something known about them."""
+        return len(self._settled.keys() | self._importing.keys())
 
     def facts(self, group_id: str) -> GroupFacts:
         """The known facts (UNKNOWN when nothing is known)."""
-        return self._facts.get(group_id) or GroupFacts()
+        settled = self._settled.get(group_id)
+        if settled is not None and settled.status is GroupStatus.EXISTS:
+            return GroupFacts(GroupStatus.EXISTS, created_here=settled.created_in == self._era)
+        if self._importing.get(group_id):
+            return _PENDING
+        if settled is None:
+            return _UNKNOWN
+        return GroupFacts(settled.status, code=settled.code, info=settled.info)
 
-    def _update(self, group_id: str) -> GroupFacts:
-        facts = self._facts.setdefault(group_id, GroupFacts())
-        event = self._changed.pop(group_id, None)
-        if event is not None:
-            event.set()
-        return facts
+    # ---------------------------------------------------------- group lanes
 
-    def import_queued(self, group_id: str) -> None:
-        """A group.import for ``group_id`` was accepted and will be attempted."""
-        facts = self._update(group_id)
-        facts.pending_imports += 1
-        if facts.status is not GroupStatus.EXISTS:
-            facts.status = GroupStatus.PENDING
+    def import_started(self, group_id: str) -> None:
+        """A group lane of ``group_id`` started: its messages wait for it."""
+        self._importing[group_id] += 1
+        self._changed(group_id)
 
-    def import_abandoned(self, group_id: str) -> None:
-        """A queued group.import was dropped unfinished (its partition was revoked)."""
-        facts = self._update(group_id)
-        facts.pending_imports = max(0, facts.pending_imports - 1)
-        if facts.pending_imports == 0 and facts.status is GroupStatus.PENDING:
-            facts.status = GroupStatus.UNKNOWN
+    def import_ended(self, group_id: str) -> None:
+        """A group lane of ``group_id`` ended, whatever ended it."""
+        self._importing[group_id] -= 1
+        if self._importing[group_id] <= 0:
+            del self._importing[group_id]
+        self._changed(group_id)
+
+    # -------------------------------------------------------------- results
 
     def imported(self, group_id: str, *, created_here: bool) -> None:
         """The group exists at the provider (``created_here``: this process created it)."""
-        facts = self._update(group_id)
-        facts.pending_imports = max(0, facts.pending_imports - 1)
-        facts.status = GroupStatus.EXISTS
-        facts.created_here = facts.created_here or created_here
+        before = self._settled.get(group_id)
+        kept = before is not None and before.created_in == self._era
+        self._settle(
+            group_id, _Settled(GroupStatus.EXISTS, self._era if created_here or kept else 0)
+        )
 
     def import_failed(self, group_id: str, code: int, info: str) -> None:
-        """The import failed; its messages fail with ``code`` unless another import works."""
-        facts = self._update(group_id)
-        facts.pending_imports = max(0, facts.pending_imports - 1)
-        if facts.status is not GroupStatus.EXISTS and facts.pending_imports == 0:
-            facts.status = GroupStatus.FAILED
-            facts.code = code
-            facts.info = info
+        """Its import failed: its messages fail with ``code`` unless another import works."""
+        before = self._settled.get(group_id)
+        if before is not None and before.status is GroupStatus.EXISTS:
+            return
+        self._settle(group_id, _Settled(GroupStatus.FAILED, 0, code, info))
 
     def seen_existing(self, group_id: str) -> None:
         """A provider call showed the group exists."""
-        facts = self._update(group_id)
-        facts.status = GroupStatus.EXISTS
+        before = self._settled.get(group_id)
+        if before is not None and before.status is GroupStatus.EXISTS:
+            self._settled.move_to_end(group_id)
+            return
+        self._settle(group_id, _Settled(GroupStatus.EXISTS, 0))
 
     def forget_creations(self) -> None:
         """After a rebalance another process may have imported into our groups: trust nothing."""
-        for facts in self._facts.values():
-            facts.created_here = False
+        self._era += 1
 
-    def change_event(self, group_id: str) -> asyncio.Event:
-        """An event set at the group's next change (registered now, so no change is missed)."""
-        return self._changed.setdefault(group_id, asyncio.Event())
+    def _settle(self, group_id: str, settled: _Settled) -> None:
+        self._settled[group_id] = settled
+        self._settled.move_to_end(group_id)
+        while len(self._settled) > self._max:
+            self._settled.popitem(last=False)
+        self._changed(group_id)
+
+    # ---------------------------------------------------------------- waits
+
+    def _changed(self, group_id: str) -> None:
+        signal = self._signals.pop(group_id, None)
+        if signal is not None:
+            signal.event.set()
+
+    async def wait(
+        self, group_id: str, lane: Lane[Any, Any], seconds: float, *also: asyncio.Event
+    ) -> None:
+        """Until the group's state changes, ``seconds`` pass, the lane is abandoned, or ``also``."""
+        signal = self._signals.get(group_id)
+        if signal is None:
+            signal = self._signals[group_id] = _Signal()
+        signal.waiters += 1
+        try:
+            await lane.pause(seconds, signal.event, *also)
+        finally:
+            signal.waiters -= 1
+            if signal.waiters == 0 and self._signals.get(group_id) is signal:
+                del self._signals[group_id]

@@ -366,7 +366,7 @@ def quiet_framework_logs() -> None:
 
 async def _wait_started(service: Service, task: asyncio.Task[None]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while service.state.consumer is None or service.state.http is None:
+    while not service.started():
         if task.done():
             task.result()  # raises what stopped it
             raise RuntimeError("the service stopped while starting")

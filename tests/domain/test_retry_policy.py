@@ -10,8 +10,17 @@ from service.providers.tencent import classify
 POLICY = RetryPolicy(initial_seconds=0.2, max_seconds=30, max_attempts=5, group_wait_seconds=600)
 
 
-def decision(error_class: ErrorClass, attempt: int = 1, waited: float = 0.0):
-    return decide(error_class, attempt=attempt, waited_for_group=waited, policy=POLICY, jitter=0.5)
+def decision(
+    error_class: ErrorClass, attempt: int = 1, waited: float = 0.0, *, answering: bool = True
+):
+    return decide(
+        error_class,
+        attempt=attempt,
+        waited_for_group=waited,
+        policy=POLICY,
+        jitter=0.5,
+        provider_answering=answering,
+    )
 
 
 class TestTencentCodes:
@@ -78,10 +87,23 @@ class TestDecide:
         """A provider error that never clears (10002) fails the event after max_attempts."""
         assert Action.FAIL == decision(ErrorClass.RETRY, attempt=5).action
 
-    @pytest.mark.parametrize("error_class", [ErrorClass.AMBIGUOUS, ErrorClass.THROTTLED])
-    def test_unanswered_and_throttled_calls_never_fail_the_event(self, error_class):
-        """An unreachable provider or the frequency limit holds events, it never fails them."""
-        assert Action.FAIL != decision(error_class, attempt=10_000).action
+    @pytest.mark.parametrize("answering", [True, False])
+    def test_the_frequency_limit_never_fails_the_event(self, answering):
+        """The frequency limit holds events however long it lasts, it never fails them."""
+        assert Action.FAIL != decision(ErrorClass.THROTTLED, 10_000, answering=answering).action
+
+    def test_an_unreachable_provider_holds_the_event(self):
+        """While the provider answers no call at all (an outage), unanswered calls never fail."""
+        assert (
+            Action.VERIFY_THEN_RETRY
+            == decision(ErrorClass.AMBIGUOUS, 10_000, answering=False).action
+        )
+
+    def test_a_call_left_unanswered_while_others_are_answered_gives_up_at_the_cap(self):
+        """One poison call (timeouts while the provider answers others) fails after max_attempts."""
+        assert [Action.VERIFY_THEN_RETRY, Action.FAIL] == [
+            decision(ErrorClass.AMBIGUOUS, attempt).action for attempt in (4, 5)
+        ]
 
     @given(st.integers(min_value=1, max_value=100), st.floats(min_value=0, max_value=0.999))
     def test_backoff_is_capped_and_positive(self, attempt, jitter):

@@ -124,4 +124,4 @@ async def running(settings: Settings) -> AsyncIterator[Service]:
 async def _started(service: Service, task: asyncio.Task[None]) -> bool:
     if task.done():
         task.result()  # raises what stopped it
-    return service.state.consumer is not None and service.state.http is not None
+    return service.started()

@@ -166,7 +166,7 @@ class TestEndToEnd:
         messages = [message_record(settings, g, n) for g in groups for n in range(10)]
         async with running(settings) as service:
             await produce(kafka_broker.bootstrap_servers, messages)
-            registry = service.state.metrics.registry
+            registry = service.metrics.registry
 
             async def consumer_paused() -> bool:
                 return (registry.get_sample_value("chat_import_paused_partitions") or 0) > 0

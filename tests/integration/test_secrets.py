@@ -86,10 +86,10 @@ class TestSecrets:
             await produce(kafka_broker.bootstrap_servers, [group_record(settings, "k")])
 
             async def halted() -> bool:
-                return service.state.engine is not None and service.state.engine.halted
+                return service.resources is not None and service.resources.engine.halted
 
             await wait_for(halted, timeout=30)
-            ready, reason = service.state.readiness()
+            ready, reason = service.readiness()
         logs = captured_logs.getvalue()
         assert (False, "the provider refuses the configuration") == (ready, reason)
         assert "70003" in logs

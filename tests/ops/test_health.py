@@ -48,12 +48,12 @@ async def started_early(settings: Settings) -> AsyncIterator[tuple[Service, int]
     async def bound() -> bool:
         if task.done():
             task.result()
-        return service.state.http is not None and service.state.http.port != 0
+        return service.resources is not None and service.resources.http.port != 0
 
     try:
         await wait_for(bound, timeout=30, interval=0.005)
-        assert service.state.http is not None
-        yield service, service.state.http.port
+        assert service.resources is not None
+        yield service, service.resources.http.port
     finally:
         service.app.exit()
         await asyncio.wait_for(task, 60)
@@ -91,7 +91,7 @@ class TestProbes:
             first = await probe(port, "/readyz")
             assert (200, "ok") == await probe(port, "/healthz")
             await wait_for(answers(port, "/readyz", 200, "ok"), timeout=30)
-            consumer = service.state.consumer
+            consumer = service.subscriber.consumer
             assert consumer is not None
             assert consumer.assignment()
             assert (200, "ok") == await probe(port, "/healthz")
@@ -105,8 +105,8 @@ class TestProbes:
         closed = f"http://127.0.0.1:{free_port()}"
         settings = make_settings(kafka_broker.bootstrap_servers, closed, run_id, drain_seconds=1)
         async with running(settings) as service:
-            assert service.state.http is not None
-            port = service.state.http.port
+            assert service.resources is not None
+            port = service.resources.http.port
             await wait_for(answers(port, "/readyz", 200, "ok"), timeout=30)
             await produce(kafka_broker.bootstrap_servers, [group_record(settings, "nowhere")])
             await wait_for(answers(port, "/readyz", 503, "unreachable"), timeout=30)
@@ -121,8 +121,8 @@ class TestProbes:
         )
         settings.tencent.secret_key = SecretStr("a-key-the-emulator-does-not-know")
         async with running(settings) as service:
-            assert service.state.http is not None
-            port = service.state.http.port
+            assert service.resources is not None
+            port = service.resources.http.port
             await wait_for(answers(port, "/readyz", 200, "ok"), timeout=30)
             await produce(kafka_broker.bootstrap_servers, [group_record(settings, "refused")])
             await wait_for(answers(port, "/readyz", 503, "refuses"), timeout=30)

@@ -79,8 +79,8 @@ class TestMetrics:
         records = [group_record(settings, g) for g in GROUPS]
         records += [message_record(settings, g, n) for n in range(MESSAGES) for g in GROUPS]
         async with running(settings) as service:
-            assert service.state.http is not None
-            port = service.state.http.port
+            assert service.resources is not None
+            port = service.resources.http.port
             before = await scrape(port)
             assert 0 == before.total("chat_import_records_consumed_total")
             await produce(kafka_broker.bootstrap_servers, records)

@@ -29,10 +29,16 @@ class FakeProvider:
         self.failures: list[ProviderError] = []  # raised by the next calls, in order
         self.apply_then_fail = 0
         self.refuse_random: set[int] = set()
+        self.poison_groups: set[str] = set()  # every import into them times out (502)
+        self.malformed_next = 0  # answers the adapter cannot read (raises outside ProviderError)
+        self.malformed_after_store = False  # the unreadable answer came after the call was applied
+        self.group_failures: list[ProviderError] = []  # raised by the next group imports
 
     async def import_group(self, group: GroupProfile) -> GroupResult:
         self.calls.append(("import_group", group.GroupId, 0))
         await asyncio.sleep(self.latency)
+        if self.group_failures:
+            raise self.group_failures.pop(0)
         if self.failures:
             raise self.failures.pop(0)
         if group.GroupId in self.groups:
@@ -48,8 +54,13 @@ class FakeProvider:
         await asyncio.sleep(self.latency)
         if self.failures:
             raise self.failures.pop(0)
+        if group_id in self.poison_groups:
+            raise AmbiguousProviderError(502, "HTTP 502 from the provider")
         if group_id not in self.groups:
             raise PermanentProviderError(10010, "group does not exist", ErrorClass.GROUP_MISSING)
+        if self.malformed_next and not self.malformed_after_store:
+            self.malformed_next -= 1
+            raise ValueError("MsgSeq is not a number")
         results = []
         stored = self.messages[group_id]
         for message in messages:
@@ -58,6 +69,9 @@ class FakeProvider:
                 continue
             stored.append((message, len(stored) + 1))
             results.append(MessageResult(0, len(stored), message.SendTime))
+        if self.malformed_next:
+            self.malformed_next -= 1
+            raise ValueError("MsgSeq is not a number")
         if self.apply_then_fail:
             self.apply_then_fail -= 1
             raise AmbiguousProviderError(0, "connection reset")
@@ -67,6 +81,8 @@ class FakeProvider:
         self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
     ) -> HistoryPage:
         self.calls.append(("group_msg_get_simple", group_id, 0))
+        if self.failures:
+            raise self.failures.pop(0)
         if group_id not in self.groups:
             return HistoryPage((), finished=True, group_exists=False)
         stored = self.messages[group_id]

@@ -63,31 +63,46 @@ class Feed:
         )
 
 
+HELD = [("groups", 0), ("messages", 0)]
+
+
 def engine(provider: FakeProvider, sink: FakeSink, **policy: float) -> Engine:
-    return Engine(
-        provider,
-        sink,
-        policy=RetryPolicy(
-            initial_seconds=0.01, max_seconds=0.05, group_wait_seconds=policy.get("group_wait", 5.0)
-        ),
-        rules=Rules(),
-        max_in_flight_calls=64,
-        metrics=Metrics(),
-        budgets=ApiBudgets(100_000),
-        clock=lambda: float(NOW),
+    return holding(
+        Engine(
+            provider,
+            sink,
+            policy=RetryPolicy(
+                initial_seconds=0.01,
+                max_seconds=0.05,
+                group_wait_seconds=policy.get("group_wait", 5.0),
+            ),
+            rules=Rules(),
+            max_in_flight_calls=64,
+            metrics=Metrics(),
+            budgets=ApiBudgets(100_000),
+            clock=lambda: float(NOW),
+        )
     )
+
+
+def holding(eng: Engine) -> Engine:
+    """The engine holding partition 0 of both test topics."""
+    eng.assign(HELD)
+    return eng
 
 
 def engine_with_short_group_wait(provider: FakeProvider, sink: FakeSink) -> Engine:
     """An engine on the wall clock whose 10010 wait runs out after 0.2 s."""
-    return Engine(
-        provider,
-        sink,
-        policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
-        rules=Rules(),
-        max_in_flight_calls=4,
-        metrics=Metrics(),
-        budgets=ApiBudgets(100_000),
+    return holding(
+        Engine(
+            provider,
+            sink,
+            policy=RetryPolicy(initial_seconds=0.01, max_seconds=0.02, group_wait_seconds=0.2),
+            rules=Rules(),
+            max_in_flight_calls=4,
+            metrics=Metrics(),
+            budgets=ApiBudgets(100_000),
+        )
     )
 
 
@@ -247,7 +262,7 @@ class TestEngine:
         eng.submit(feed.message("waiting", 0))  # offset 0 of messages: its group is not there
         eng.submit(feed.group("g2"))
         eng.submit(feed.message("g2", 0))  # offset 1
-        assert await eng._wait_until(lambda: len(sink.outcomes) == 2, 5)
+        assert await eng.wait_until(lambda: len(sink.outcomes) == 2, 5)
         assert 0 == eng.committable()[("messages", 0)]
 
     async def test_publish_failure_is_retried_and_nothing_is_lost(self):
@@ -266,7 +281,7 @@ class TestEngine:
         eng.submit(feed.group("g1"))
         for n in range(30):
             eng.submit(feed.message("g1", n))
-        marks = await eng.release_partitions([("messages", 0), ("groups", 0)], timeout=2)
+        marks = await eng.release([("messages", 0), ("groups", 0)], timeout=2)
         imported = len(provider.messages.get("g1", []))
         assert marks[("messages", 0)] == imported
         assert imported < 30
@@ -295,7 +310,7 @@ class TestGroupRefusedWhileWaiting:
         provider, sink, feed = FakeProvider(), FakeSink(), Feed()
         eng = engine(provider, sink, group_wait=600)
         eng.submit(feed.message("av", 0))
-        assert await eng._wait_until(lambda: len(provider.calls) >= 1, 5)
+        assert await eng.wait_until(lambda: len(provider.calls) >= 1, 5)
         eng.submit(feed.group("av", Type="AVChatRoom"))
         assert await eng.wait_idle(5)
         outcome = by_event(sink)["m:av:0"]
@@ -310,7 +325,7 @@ class TestGroupRefusedWhileWaiting:
         provider, sink, feed = FakeProvider(), FakeSink(), Feed()
         eng = engine(provider, sink, group_wait=600)
         eng.submit(feed.message("bad", 0))
-        assert await eng._wait_until(lambda: len(provider.calls) >= 1, 5)
+        assert await eng.wait_until(lambda: len(provider.calls) >= 1, 5)
         eng.submit(feed.group("bad", Name="x" * 40))
         assert await eng.wait_idle(5)
         assert (10010, "service") == (
@@ -349,7 +364,7 @@ class TestGroupsTopicStillBeingRead:
     async def test_it_goes_ahead_once_the_groups_topic_is_read_to_its_end(self, monkeypatch):
         """Read to the end without its import: the group may exist at the provider; it is tried."""
         provider, sink, _, eng = message_of_an_unseen_group(monkeypatch, "made-elsewhere")
-        assert not await eng._wait_until(lambda: bool(provider.calls), 0.2)
+        assert not await eng.wait_until(lambda: bool(provider.calls), 0.2)
         provider.groups.add("made-elsewhere")
         provider.messages["made-elsewhere"] = []
         eng.groups_topic_read(caught_up=True)

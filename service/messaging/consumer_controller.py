@@ -1,0 +1,322 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""The consumer controller: everything the service does with its Kafka consumer.
+
+It hands fetched records to the engine (each with its partition's generation at the time the
+batch was taken), pauses and resumes partitions to bound memory, commits finished offsets, reports
+lag, answers the rebalance callbacks, gives the replica its share of the call budget, and stops:
+it is the only code that touches the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
+
+from service.domain.events import InputRecord
+from service.metrics import Metrics
+from service.providers.ratelimit import ApiBudgets, replica_share
+from service.runtime.engine import Engine
+from service.settings import Settings
+
+log = structlog.get_logger("service.app")
+
+FLOW_TICK_SECONDS = 0.05
+LAG_EVERY_SECONDS = 5.0
+RESUME_FRACTION = 0.8
+SUBMIT_SLICE = 16
+POSITION_WAIT_SECONDS = 0.1
+
+
+class Phase(StrEnum):
+    """Where the replica stands in its consumer group."""
+
+    JOINING = "joining"  # not yet assigned
+    HOLDING = "holding"  # assigned (possibly nothing: a spare replica)
+    REBALANCING = "rebalancing"  # partitions revoked, the new assignment not yet given
+    STOPPING = "stopping"
+
+
+def to_record(raw: Any) -> InputRecord:  # noqa: ANN401 - aiokafka's ConsumerRecord
+    """The engine's view of an aiokafka record."""
+    return InputRecord(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value,
+        headers=tuple((name, bytes(value or b"")) for name, value in (raw.headers or ())),
+    )
+
+
+class ConsumerController:
+    """Owns flow control, commits, lag and rebalances of one consumer."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        engine: Engine,
+        budgets: ApiBudgets,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
+        self._consumer = consumer
+        self._engine = engine
+        self._budgets = budgets
+        self._settings = settings
+        self._metrics = metrics
+        self._phase = Phase.JOINING
+        self._paused: set[TopicPartition] = set()
+        self._committed: dict[tuple[str, int], int] = {}
+        self._batches = 0  # batches taken; odd while one is being handed to the engine
+        self._flow_task = asyncio.create_task(self._flow_loop())
+
+    @property
+    def phase(self) -> Phase:
+        """Where the replica stands in its consumer group."""
+        return self._phase
+
+    # ---------------------------------------------------------------- intake
+
+    async def on_batch(self, records: Sequence[Any]) -> None:
+        """Hand a fetched batch to the engine, in order, without blocking on its work."""
+        if self._phase is Phase.STOPPING:
+            return
+        # The generation of each partition when the batch is taken: a partition revoked (and
+        # perhaps assigned again) while the batch is handed over drops the rest of its records.
+        generations = self._engine.generations()
+        self._batches += 1
+        try:
+            for count, raw in enumerate(records, start=1):
+                generation = generations.get((raw.topic, raw.partition), -1)
+                self._engine.submit(to_record(raw), generation)
+                if count % SUBMIT_SLICE == 0:
+                    # Let calls whose slot has come leave on time: a long synchronous run here
+                    # would send them late and in a bunch, which the provider counts as a burst.
+                    await asyncio.sleep(0)
+        finally:
+            self._batches += 1
+        self._apply_flow_control()
+        await self._report_groups_topic_read()
+
+    # ------------------------------------------------------------ rebalances
+
+    async def on_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        """Hand the lost partitions back: in-flight work finishes within the bound, commit."""
+        if self._phase is not Phase.STOPPING:
+            self._phase = Phase.REBALANCING
+        if not revoked:
+            return
+        log.info("partitions revoked", partitions=[f"{tp.topic}:{tp.partition}" for tp in revoked])
+        marks = await self._engine.release(
+            [(tp.topic, tp.partition) for tp in revoked], self._settings.pipeline.drain_seconds
+        )
+        await self._commit(marks, only=set(revoked))
+        for tp in revoked:
+            self._paused.discard(tp)
+            self._committed.pop((tp.topic, tp.partition), None)
+            # another replica reports this partition's lag now
+            with contextlib.suppress(KeyError):
+                self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
+        self._share_budget()
+
+    async def on_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        """Take the new partitions (none while stopping) and this replica's budget share."""
+        del assigned  # the consumer's assignment() is the whole set, not just the new ones
+        held = self._consumer.assignment()
+        if self._phase is Phase.STOPPING:
+            # Leaving: take nothing. The partitions move on once this replica has left.
+            with contextlib.suppress(IllegalStateError):
+                self._consumer.pause(*held)
+            return
+        self._phase = Phase.HOLDING
+        self._engine.assign((tp.topic, tp.partition) for tp in held)
+        self._engine.groups_topic_read(caught_up=False)  # until the new ones are read
+        self._paused &= set(held)
+        self._metrics.assigned_partitions.set(len(held))
+        log.info(
+            "partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in held)
+        )
+        self._share_budget()
+
+    def _share_budget(self) -> None:
+        """Take the share of the app-wide budget that the partitions held now give."""
+        if self._settings.pipeline.replica_calls_per_second is not None:
+            return
+        topics = (self._settings.topics.groups, self._settings.topics.messages)
+        held = sum(1 for tp in self._consumer.assignment() if tp.topic in topics)
+        total = sum(len(self._consumer.partitions_for_topic(topic) or ()) for topic in topics)
+        rate = replica_share(self._settings.provider_calls_per_second, held, total)
+        self._budgets.set_rate(rate)
+        self._metrics.rate_budget.set(rate)
+        log.info("call budget share", calls_per_second=round(rate, 2), held=held, total=total)
+
+    # ------------------------------------------------------------------ stop
+
+    async def stop(self) -> None:
+        """Take nothing more, finish in-flight work within the drain bound, commit."""
+        self._phase = Phase.STOPPING
+        with contextlib.suppress(IllegalStateError):
+            self._consumer.pause(*self._consumer.assignment())
+        self._flow_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._flow_task
+        marks = await self._engine.drain(self._settings.pipeline.drain_seconds)
+        await self._commit(marks)
+
+    # ------------------------------------------------------------- probes
+
+    def readiness(self) -> tuple[bool, str]:  # noqa: PLR0911 - one answer per reason
+        """Ready while partitions are held (or none are to be had) and the provider answers."""
+        if self._phase is Phase.STOPPING:
+            return False, "shutting down"
+        if self._engine.halted:
+            return False, "the provider refuses the configuration"
+        if self._engine.provider_unreachable:
+            return False, "the provider is unreachable"
+        if self._phase is Phase.JOINING:
+            return False, "not yet in the consumer group"
+        if self._phase is Phase.REBALANCING:
+            return False, "rebalancing: partitions revoked, waiting for the new assignment"
+        if not self._consumer.assignment():
+            return True, "ok (spare replica: no partitions assigned)"
+        return True, "ok"
+
+    def liveness(self) -> tuple[bool, str]:
+        """Alive while the consumer and the service's own loop still run."""
+        if self._flow_task.done() and self._phase is not Phase.STOPPING:
+            return False, "the flow-control loop stopped"
+        if getattr(self._consumer, "_closed", False) and self._phase is not Phase.STOPPING:
+            return False, "the Kafka consumer is closed"
+        for owner, name in (("_coordinator", "_coordination_task"), ("_fetcher", "_fetch_task")):
+            task = getattr(getattr(self._consumer, owner, None), name, None)
+            if isinstance(task, asyncio.Task) and task.done() and self._phase is not Phase.STOPPING:
+                return False, f"the Kafka consumer's {owner.strip('_')} stopped"
+        return True, "ok"
+
+    # ----------------------------------------------------- commits and flow
+
+    async def _commit(
+        self, marks: dict[tuple[str, int], int], only: set[TopicPartition] | None = None
+    ) -> None:
+        if not marks:
+            return
+        assigned = only if only is not None else self._consumer.assignment()
+        offsets = {
+            TopicPartition(topic, partition): offset
+            for (topic, partition), offset in marks.items()
+            if TopicPartition(topic, partition) in assigned
+            and self._committed.get((topic, partition)) != offset
+        }
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (KafkaError, IllegalStateError) as exc:
+            log.warning("offset commit failed; will retry", error=type(exc).__name__)
+            return
+        for tp, offset in offsets.items():
+            self._committed[(tp.topic, tp.partition)] = offset
+
+    def _apply_flow_control(self) -> None:
+        if self._phase is Phase.STOPPING:
+            return
+        pipeline = self._settings.pipeline
+        total = self._engine.buffered()
+        over_total = total >= pipeline.max_buffered_records
+        under_total = total < pipeline.max_buffered_records * RESUME_FRACTION
+        per_partition = self._engine.buffered_by_partition()
+        for tp in self._consumer.assignment():
+            held = per_partition.get((tp.topic, tp.partition), 0)
+            # The total cap never stops the groups topic: buffered messages may be waiting for
+            # the very group imports it holds. Its partitions keep their own cap.
+            groups = tp.topic == self._settings.topics.groups
+            if tp not in self._paused:
+                if (over_total and not groups) or held >= pipeline.max_buffered_per_partition:
+                    self._consumer.pause(tp)
+                    self._paused.add(tp)
+            elif (under_total or groups) and held < (
+                pipeline.max_buffered_per_partition * RESUME_FRACTION
+            ):
+                self._consumer.resume(tp)
+                self._paused.discard(tp)
+        metrics = self._metrics
+        metrics.buffered.set(total)
+        metrics.in_flight.set(total - self._engine.queued)
+        metrics.queued.set(self._engine.queued)
+        metrics.paused_partitions.set(len(self._paused))
+        metrics.lanes.set(self._engine.lanes)
+
+    async def _report_groups_topic_read(self) -> None:
+        """Tell the engine whether every record of the held groups partitions has been read."""
+        batches = self._batches
+        if batches % 2:
+            return  # mid-batch, the consumer's position is ahead of what the engine was given
+        # highwater is known once a partition was fetched; read them all before any await
+        highs = {
+            tp: self._consumer.highwater(tp)
+            for tp in self._consumer.assignment()
+            if tp.topic == self._settings.topics.groups
+        }
+        caught_up = None not in highs.values()
+        for tp, high in highs.items():
+            if not caught_up or high is None:
+                break
+            try:
+                position = await asyncio.wait_for(
+                    self._consumer.position(tp), POSITION_WAIT_SECONDS
+                )
+            except IllegalStateError:
+                continue  # revoked meanwhile
+            except TimeoutError:
+                caught_up = False  # its position is being reset
+                break
+            caught_up = position >= high
+        if self._batches != batches:
+            return  # a batch was taken meanwhile: the next report tells
+        self._engine.groups_topic_read(caught_up=caught_up)
+
+    async def _flow_loop(self) -> None:
+        last_commit = 0.0
+        last_lag = 0.0
+        waited_before = 0.0
+        interval = self._settings.kafka.commit_interval_seconds
+        while True:
+            await asyncio.sleep(FLOW_TICK_SECONDS)
+            try:
+                await self._flow_tick()
+            except (KafkaError, IllegalStateError) as exc:
+                log.warning("flow control skipped a tick", error=type(exc).__name__)
+            now = time.monotonic()
+            if now - last_commit >= interval:
+                last_commit = now
+                await self._commit(self._engine.committable())
+            if now - last_lag >= LAG_EVERY_SECONDS:
+                last_lag = now
+                await self._record_lag()
+            waited = self._budgets.waited_seconds
+            self._metrics.rate_limit_wait.inc(max(0.0, waited - waited_before))
+            waited_before = waited
+
+    async def _flow_tick(self) -> None:
+        self._apply_flow_control()
+        await self._report_groups_topic_read()
+
+    async def _record_lag(self) -> None:
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(Exception):
+                position = await self._consumer.position(tp)
+                self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                    max(0, high - position)
+                )
