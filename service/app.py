@@ -238,7 +238,7 @@ class Service:
     def liveness(self) -> tuple[bool, str]:
         """What ``/healthz`` answers."""
         controller = self._controller
-        return (True, "starting") if controller is None else controller.liveness()
+        return (True, "ok") if controller is None else controller.liveness()
 
     # ------------------------------------------------------------ lifecycle
 
