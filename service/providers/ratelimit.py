@@ -6,7 +6,9 @@ Calls are spaced evenly (one every ``1/rate`` seconds), so the provider sees a s
 instead of bursts that trip its per-second limit. Spacing alone is not enough: when the event
 loop is late, calls whose slots have passed leave together. So a call also waits until fewer
 than ``rate`` calls have left in the last second, the rule the provider counts by. The rate can
-change at run time: each replica takes its share of the app-wide budget on every rebalance.
+change at run time: each replica takes its share of the app-wide budget on every rebalance
+A rate of 0 closes the budget: a replica that holds no partition makes no
+call, and calls that ask wait until it holds some again.
 """
 
 from __future__ import annotations
@@ -31,15 +33,14 @@ class RateLimiter:
     """
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if rate <= 0:
-            msg = "rate must be positive"
-            raise ValueError(msg)
+        _check_rate(rate)
         self._rate = rate
         self._clock = clock
         self._next_free = clock()
         self._released: deque[float] = deque()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._opened = asyncio.Event()  # set when the rate becomes positive
         self.waited_seconds = 0.0
 
     @property
@@ -48,11 +49,11 @@ class RateLimiter:
         return self._rate
 
     def set_rate(self, rate: float) -> None:
-        """Change the rate (after a rebalance)."""
-        if rate <= 0:
-            msg = "rate must be positive"
-            raise ValueError(msg)
+        """Change the rate (after a rebalance); 0 closes the budget until a positive rate."""
+        _check_rate(rate)
         self._rate = rate
+        if rate > 0:
+            self._opened.set()
 
     def penalise(self, seconds: float) -> None:
         """Give no slot for ``seconds`` (after the provider said the limit was hit)."""
@@ -74,11 +75,16 @@ class RateLimiter:
         return released[len(released) - self.capacity] + WINDOW_SECONDS - now
 
     def delay(self) -> float:
-        """How long until the next call may leave (0: now)."""
+        """How long until the next call may leave (0: now; infinite while the rate is 0)."""
+        if self._rate == 0:
+            return math.inf
         return max(0.0, self._next_free - self._clock(), self.window_delay())
 
     def grant(self) -> None:
-        """A call leaves now: space the next one and count this one in the window."""
+        """A call leaves now: space the next one and count this one in the window.
+
+        Only when ``delay()`` is 0, hence never while the rate is 0.
+        """
         now = self._clock()
         interval = 1 / self._rate
         # A late event loop (busy reading a backlog) may catch up a few slots, never a bunch:
@@ -103,6 +109,10 @@ class RateLimiter:
 
     async def _dispatch(self) -> None:
         while self._waiters:
+            if self._rate == 0:
+                self._opened.clear()
+                await self._opened.wait()
+                continue
             wait = self.delay()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -114,10 +124,17 @@ class RateLimiter:
             waiter.set_result(None)
 
 
+def _check_rate(rate: float) -> None:
+    if not math.isfinite(rate) or rate < 0:
+        msg = f"rate must be 0 (no calls) or positive, not {rate}"
+        raise ValueError(msg)
+
+
 class ApiBudgets:
     """One limiter for all APIs (the safe reading), or one per API when configured so."""
 
     def __init__(self, rate: float, *, per_api: bool = False) -> None:
+        _check_rate(rate)
         self._rate = rate
         self._per_api = per_api
         self._shared = RateLimiter(rate)

@@ -1,11 +1,13 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
 import asyncio
+import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.providers.ratelimit import RateLimiter, replica_rate
+from service.providers.ratelimit import ApiBudgets, RateLimiter, replica_rate
 
 
 class FakeClock:
@@ -119,3 +121,43 @@ class TestReplicaRate:
             for size in sizes
         )
         assert 200 == round(total, 6)
+
+
+class TestClosedBudget:
+    def test_a_rate_of_zero_gives_no_slot(self):
+        """At rate 0 (no partitions held) the next call's delay is unbounded."""
+        limiter = RateLimiter(10, clock=FakeClock())
+        limiter.set_rate(0)
+        assert math.inf == limiter.delay()
+
+    async def test_a_waiting_call_leaves_when_the_rate_is_positive_again(self):
+        """A call that asks while the budget is closed waits, and leaves once a share is set."""
+        limiter = RateLimiter(0)
+        call = asyncio.create_task(limiter.acquire())
+        await run_ready_tasks()  # the call queues, the dispatcher parks until the budget opens
+        assert False is call.done()
+        limiter.set_rate(50)
+        await asyncio.wait_for(call, timeout=5)
+
+    def test_closing_applies_to_every_api_budget(self):
+        """With a budget per API, rate 0 closes each of them."""
+        budgets = ApiBudgets(10, per_api=True)
+        limiter = budgets.for_api("import_group_msg")
+        budgets.set_rate(0)
+        assert (0, math.inf, math.inf) == (
+            budgets.rate,
+            limiter.delay(),
+            budgets.for_api("import_group").delay(),
+        )
+
+    @pytest.mark.parametrize("rate", [-1.0, math.nan, math.inf])
+    def test_a_negative_or_non_finite_rate_is_refused(self, rate):
+        """Only 0 (closed) and finite positive rates are rates."""
+        with pytest.raises(ValueError, match="rate must be 0"):
+            RateLimiter(10).set_rate(rate)
+
+
+async def run_ready_tasks(turns: int = 10) -> None:
+    """Let every task that can run take its turns (no time passes: a yield, not a sleep)."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
