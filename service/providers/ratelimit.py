@@ -7,7 +7,7 @@ instead of bursts that trip its per-second limit. Spacing alone is not enough: w
 loop is late, calls whose slots have passed leave together. So a call also waits until fewer
 than ``rate`` calls have left in the last second, the rule the provider counts by. The rate can
 change at run time: each replica takes its share of the app-wide budget on every rebalance
-A rate of 0 closes the budget: a replica that holds no partition makes no
+(``replica_share``). A rate of 0 closes the budget: a replica that holds no partition makes no
 call, and calls that ask wait until it holds some again.
 """
 
@@ -18,6 +18,9 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from fractions import Fraction
 
 WINDOW_SECONDS = 1.0
 CATCH_UP_SLOTS = 2
@@ -180,3 +183,94 @@ def replica_rate(app_rate: float, holdings: dict[str, tuple[int, int]]) -> float
     if not shares:
         return None
     return app_rate * max(shares)
+
+
+def replica_share(held: AbstractSet[int] | int, total_partitions: int, app_rate: float) -> float:
+    """The replica's calls per second: ``app_rate`` * indices held / indices spread.
+
+    ``held`` is the set of partition indices the replica holds (or their number) and
+    ``total_partitions`` the number of indices the assignment spread. With co-partitioned
+    assignment (``service.messaging.assignor``) an index is held by one replica, with all its
+    topics' partitions, so the shares of all replicas add up to at most ``app_rate`` whatever
+    the assignment. Each share is rounded down to a float, so even their float sum stays within
+    the budget.
+
+    A replica that holds nothing gets 0: no calls (``RateLimiter`` waits until it holds
+    something again). Not a small floor: any floor above 0, times the spare replicas, would put
+    the sum over the budget.
+
+    Rebalances: aiokafka's protocol is eager. Each member revokes all it holds and only then
+    rejoins; no member gets the new assignment before every member has rejoined. So set the
+    share to ``replica_share(set(), ...)`` (0) at the end of the revocation, once the revoked
+    partitions' in-flight calls have drained, and to the new holding's share when partitions
+    are assigned. Every share in force is then the share of one generation's disjoint holding,
+    and the sum stays within the budget during the rebalance too. The one exception is a member
+    expelled while it still drains (its drain outlasted the rebalance timeout, or it missed
+    heartbeats): the drain bound (``drain_seconds``) is kept well below the timeout for that.
+    """
+    _check_rate(app_rate)
+    count = held if isinstance(held, int) else len(held)
+    if total_partitions < 0 or not 0 <= count <= total_partitions:
+        msg = f"{count} of {total_partitions} partitions cannot be held"
+        raise ValueError(msg)
+    if not isinstance(held, int) and not all(0 <= index < total_partitions for index in held):
+        msg = f"partition indices {sorted(held)} are not all below {total_partitions}"
+        raise ValueError(msg)
+    if count == 0:
+        return 0.0
+    exact = Fraction(app_rate) * count / total_partitions
+    share = float(exact)
+    return share if Fraction(share) <= exact else math.nextafter(share, 0.0)
+
+
+def balanced_holdings(total_partitions: int, replicas: int) -> list[int]:
+    """How many indices each replica holds when P are spread evenly over M (larger first)."""
+    base, extra = divmod(total_partitions, replicas)
+    return [base + 1 if n < extra else base for n in range(replicas)]
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRow:
+    """One line of the share table: ``replicas`` replicas, each one's share, and their sum."""
+
+    replicas: int
+    shares: tuple[float, ...]
+
+    @property
+    def total(self) -> float:
+        """The sum of the shares (exactly rounded)."""
+        return math.fsum(self.shares)
+
+
+def share_table(
+    total_partitions: int = 12, app_rate: float = 196.0, max_replicas: int = 12
+) -> list[ShareRow]:
+    """Per-replica shares for 1..``max_replicas`` replicas over ``total_partitions`` indices.
+
+    The default is the benchmark's setting: 12 partitions and 196 calls/s (200 less 2 %).
+    """
+    return [
+        ShareRow(
+            replicas,
+            tuple(
+                replica_share(held, total_partitions, app_rate)
+                for held in balanced_holdings(total_partitions, replicas)
+            ),
+        )
+        for replicas in range(1, max_replicas + 1)
+    ]
+
+
+def format_share_table(rows: list[ShareRow]) -> str:
+    """The table as text, one line per replica count.
+
+    For example ``5 replicas: 2 x 49.00 + 3 x 32.67 = 196.00``.
+    """
+    lines = []
+    for row in rows:
+        groups = (
+            (share, row.shares.count(share)) for share in sorted(set(row.shares), reverse=True)
+        )
+        parts = " + ".join(f"{count} x {share:.2f}" for share, count in groups)
+        lines.append(f"{row.replicas:>2} replicas: {parts} = {row.total:.2f}")
+    return "\n".join(lines)
