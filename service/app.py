@@ -26,6 +26,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
 from service.http_api import HttpServer, create_http_app
+from service.messaging.assignor import CopartitionedAssignor, ensure_copartitioned
 from service.messaging.consumer_controller import ConsumerController
 from service.messaging.outcome_publisher import KafkaOutcomeSink
 from service.messaging.topics import ensure_topics
@@ -63,11 +64,13 @@ async def open_resources(
         created = await ensure_topics(settings.kafka, settings.topics)
         if created:
             log.info("created topics", topics=created, partitions=settings.kafka.topic_partitions)
+    # Partition p of every input topic goes to one replica: its groups with their messages.
+    await ensure_copartitioned(settings.kafka, settings.topics)
     pipeline = settings.pipeline
     fixed = pipeline.replica_calls_per_second
+    # No share of the app-wide budget until partitions are assigned.
     budgets = ApiBudgets(
-        fixed if fixed is not None else settings.provider_calls_per_second,
-        per_api=settings.tencent.budget_per_api,
+        fixed if fixed is not None else 0.0, per_api=settings.tencent.budget_per_api
     )
     metrics.rate_budget.set(budgets.rate)
     client = httpx.AsyncClient(
@@ -169,6 +172,8 @@ class Service:
         self.metrics = metrics or Metrics()
         self._resources: Resources | None = None
         self._controller: ConsumerController | None = None
+        # one per consumer: it remembers this member's indices for stickiness and the budget
+        self.assignor = CopartitionedAssignor()
         kafka = settings.kafka
         pipeline = settings.pipeline
         self.broker = KafkaBroker(
@@ -191,6 +196,7 @@ class Service:
             session_timeout_ms=kafka.session_timeout_ms,
             max_poll_interval_ms=kafka.max_poll_interval_ms,
             rebalance_timeout_ms=int((pipeline.drain_seconds + REBALANCE_MARGIN_SECONDS) * 1000),
+            partition_assignment_strategy=(self.assignor,),
             ack_policy=AckPolicy.MANUAL,
             listener=_Rebalance(self),
             parser=_parse_batch,
@@ -219,6 +225,7 @@ class Service:
             if consumer is not None:
                 self._controller = ConsumerController(
                     consumer,
+                    self.assignor,
                     self._resources.engine,
                     self._resources.budgets,
                     self.settings,

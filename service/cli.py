@@ -17,6 +17,7 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
+from service.errors import CopartitioningError
 from service.log import configure_logging
 from service.settings import Settings
 
@@ -61,7 +62,11 @@ def run() -> None:
 
     application = create_app(settings)
     tune_for_steady_timing()
-    uvloop.run(application.run())
+    try:
+        uvloop.run(application.run())
+    except CopartitioningError as exc:
+        console.print(f"[bold red]topic layout error:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -4,6 +4,7 @@
 
     ServiceError
     ├── BadInputError                 a record that is not an event (dead letter)
+    ├── CopartitioningError           the input topics differ in partitions: refuse to start
     └── ProviderError                 a provider call that did not give an answer to use
         ├── RetryableProviderError    rate limit, 5xx, timeout, 10002: try again later
         │   └── AmbiguousProviderError  the call may have been applied (timeout, reset)
@@ -29,6 +30,13 @@ class BadInputError(ServiceError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class CopartitioningError(ServiceError, ValueError):
+    """The input topics differ in partition count (or one is missing): the service refuses to start.
+
+    Partition p of every input topic must hold the same groups for one replica to own them all.
+    """
 
 
 class ProviderError(ServiceError):

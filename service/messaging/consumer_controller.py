@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
 from service.domain.events import InputRecord
+from service.messaging.assignor import CopartitionedAssignor
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets, replica_share
 from service.runtime.engine import Engine
@@ -60,15 +61,17 @@ def to_record(raw: Any) -> InputRecord:  # noqa: ANN401 - aiokafka's ConsumerRec
 class ConsumerController:
     """Owns flow control, commits, lag and rebalances of one consumer."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917 - the consumer and what it feeds
         self,
         consumer: AIOKafkaConsumer,
+        assignor: CopartitionedAssignor,
         engine: Engine,
         budgets: ApiBudgets,
         settings: Settings,
         metrics: Metrics,
     ) -> None:
         self._consumer = consumer
+        self._assignor = assignor
         self._engine = engine
         self._budgets = budgets
         self._settings = settings
@@ -126,7 +129,8 @@ class ConsumerController:
             # another replica reports this partition's lag now
             with contextlib.suppress(KeyError):
                 self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
-        self._share_budget()
+        if self._phase is not Phase.STOPPING:
+            self._set_budget(0.0)  # nothing held until the new assignment
 
     async def on_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         """Take the new partitions (none while stopping) and this replica's budget share."""
@@ -145,19 +149,34 @@ class ConsumerController:
         log.info(
             "partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in held)
         )
-        self._share_budget()
+        holding = self._assignor.holding
+        rate = (
+            replica_share(
+                holding.indices, holding.index_count, self._settings.provider_calls_per_second
+            )
+            if holding is not None and holding.index_count
+            else 0.0
+        )
+        self._set_budget(rate)
+        log.info(
+            "call budget share",
+            calls_per_second=round(self._budgets.rate, 2),
+            indices=sorted(holding.indices) if holding else [],
+            of=holding.index_count if holding else 0,
+        )
 
-    def _share_budget(self) -> None:
-        """Take the share of the app-wide budget that the partitions held now give."""
+    def _set_budget(self, rate: float) -> None:
+        """Take ``rate`` as this replica's share, unless a fixed per-replica rate is set.
+
+        Shares follow co-partitioned indices (partition p of every input topic together): each
+        index is held by one replica, so the shares of all replicas add up to at most the app's
+        budget for every assignment; between revocation and assignment a replica holds nothing
+        and takes nothing.
+        """
         if self._settings.pipeline.replica_calls_per_second is not None:
             return
-        topics = (self._settings.topics.groups, self._settings.topics.messages)
-        held = sum(1 for tp in self._consumer.assignment() if tp.topic in topics)
-        total = sum(len(self._consumer.partitions_for_topic(topic) or ()) for topic in topics)
-        rate = replica_share(self._settings.provider_calls_per_second, held, total)
         self._budgets.set_rate(rate)
         self._metrics.rate_budget.set(rate)
-        log.info("call budget share", calls_per_second=round(rate, 2), held=held, total=total)
 
     # ------------------------------------------------------------------ stop
 

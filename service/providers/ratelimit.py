@@ -6,7 +6,9 @@ Calls are spaced evenly (one every ``1/rate`` seconds), so the provider sees a s
 instead of bursts that trip its per-second limit. Spacing alone is not enough: when the event
 loop is late, calls whose slots have passed leave together. So a call also waits until fewer
 than ``rate`` calls have left in the last second, the rule the provider counts by. The rate can
-change at run time: each replica takes its share of the app-wide budget on every rebalance.
+change at run time: each replica takes its share of the app-wide budget on every rebalance
+(``replica_share``). A rate of 0 closes the budget: a replica that holds no partition makes no
+call, and calls that ask wait until it holds some again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from fractions import Fraction
 
 WINDOW_SECONDS = 1.0
 CATCH_UP_SLOTS = 2
@@ -31,15 +36,14 @@ class RateLimiter:
     """
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if rate <= 0:
-            msg = "rate must be positive"
-            raise ValueError(msg)
+        _check_rate(rate)
         self._rate = rate
         self._clock = clock
         self._next_free = clock()
         self._released: deque[float] = deque()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._opened = asyncio.Event()  # set when the rate becomes positive
         self.waited_seconds = 0.0
 
     @property
@@ -48,11 +52,11 @@ class RateLimiter:
         return self._rate
 
     def set_rate(self, rate: float) -> None:
-        """Change the rate (after a rebalance)."""
-        if rate <= 0:
-            msg = "rate must be positive"
-            raise ValueError(msg)
+        """Change the rate (after a rebalance); 0 closes the budget until a positive rate."""
+        _check_rate(rate)
         self._rate = rate
+        if rate > 0:
+            self._opened.set()
 
     def penalise(self, seconds: float) -> None:
         """Give no slot for ``seconds`` (after the provider said the limit was hit)."""
@@ -74,11 +78,16 @@ class RateLimiter:
         return released[len(released) - self.capacity] + WINDOW_SECONDS - now
 
     def delay(self) -> float:
-        """How long until the next call may leave (0: now)."""
+        """How long until the next call may leave (0: now; infinite while the rate is 0)."""
+        if self._rate == 0:
+            return math.inf
         return max(0.0, self._next_free - self._clock(), self.window_delay())
 
     def grant(self) -> None:
-        """A call leaves now: space the next one and count this one in the window."""
+        """A call leaves now: space the next one and count this one in the window.
+
+        Only when ``delay()`` is 0, hence never while the rate is 0.
+        """
         now = self._clock()
         interval = 1 / self._rate
         # A late event loop (busy reading a backlog) may catch up a few slots, never a bunch:
@@ -103,6 +112,10 @@ class RateLimiter:
 
     async def _dispatch(self) -> None:
         while self._waiters:
+            if self._rate == 0:
+                self._opened.clear()
+                await self._opened.wait()
+                continue
             wait = self.delay()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -114,10 +127,17 @@ class RateLimiter:
             waiter.set_result(None)
 
 
+def _check_rate(rate: float) -> None:
+    if not math.isfinite(rate) or rate < 0:
+        msg = f"rate must be 0 (no calls) or positive, not {rate}"
+        raise ValueError(msg)
+
+
 class ApiBudgets:
     """One limiter for all APIs (the safe reading), or one per API when configured so."""
 
     def __init__(self, rate: float, *, per_api: bool = False) -> None:
+        _check_rate(rate)
         self._rate = rate
         self._per_api = per_api
         self._shared = RateLimiter(rate)
@@ -149,32 +169,92 @@ class ApiBudgets:
         return self._shared.waited_seconds + sum(x.waited_seconds for x in self._by_api.values())
 
 
-def replica_rate(app_rate: float, holdings: dict[str, tuple[int, int]]) -> float | None:
-    """The replica's share of the app-wide rate, from ``topic → (partitions held, partitions)``.
+def replica_share(held: AbstractSet[int] | int, total_partitions: int, app_rate: float) -> float:
+    """The replica's calls per second: ``app_rate`` * indices held / indices spread.
 
-    The share is the largest fraction of any input topic the replica holds: with the range
-    assignor every replica holds its slice of each topic, so N replicas take 1/N each; and a
-    replica that, for a moment, holds only one topic's partitions (the other's metadata was not
-    there yet when it joined) is not throttled to half for no reason. None when nothing is held.
+    ``held`` is the set of partition indices the replica holds (or their number) and
+    ``total_partitions`` the number of indices the assignment spread. With co-partitioned
+    assignment (``service.messaging.assignor``) an index is held by one replica, with all its
+    topics' partitions, so the shares of all replicas add up to at most ``app_rate`` whatever
+    the assignment. Each share is rounded down to a float, so even their float sum stays within
+    the budget.
+
+    A replica that holds nothing gets 0: no calls (``RateLimiter`` waits until it holds
+    something again). Not a small floor: any floor above 0, times the spare replicas, would put
+    the sum over the budget.
+
+    Rebalances: aiokafka's protocol is eager. Each member revokes all it holds and only then
+    rejoins; no member gets the new assignment before every member has rejoined. So set the
+    share to ``replica_share(set(), ...)`` (0) at the end of the revocation, once the revoked
+    partitions' in-flight calls have drained, and to the new holding's share when partitions
+    are assigned. Every share in force is then the share of one generation's disjoint holding,
+    and the sum stays within the budget during the rebalance too. The one exception is a member
+    expelled while it still drains (its drain outlasted the rebalance timeout, or it missed
+    heartbeats): the drain bound (``drain_seconds``) is kept well below the timeout for that.
     """
-    shares = [
-        min(held, total) / total for held, total in holdings.values() if total > 0 and held > 0
+    _check_rate(app_rate)
+    count = held if isinstance(held, int) else len(held)
+    if total_partitions < 0 or not 0 <= count <= total_partitions:
+        msg = f"{count} of {total_partitions} partitions cannot be held"
+        raise ValueError(msg)
+    if not isinstance(held, int) and not all(0 <= index < total_partitions for index in held):
+        msg = f"partition indices {sorted(held)} are not all below {total_partitions}"
+        raise ValueError(msg)
+    if count == 0:
+        return 0.0
+    exact = Fraction(app_rate) * count / total_partitions
+    share = float(exact)
+    return share if Fraction(share) <= exact else math.nextafter(share, 0.0)
+
+
+def balanced_holdings(total_partitions: int, replicas: int) -> list[int]:
+    """How many indices each replica holds when P are spread evenly over M (larger first)."""
+    base, extra = divmod(total_partitions, replicas)
+    return [base + 1 if n < extra else base for n in range(replicas)]
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRow:
+    """One line of the share table: ``replicas`` replicas, each one's share, and their sum."""
+
+    replicas: int
+    shares: tuple[float, ...]
+
+    @property
+    def total(self) -> float:
+        """The sum of the shares (exactly rounded)."""
+        return math.fsum(self.shares)
+
+
+def share_table(
+    total_partitions: int = 12, app_rate: float = 196.0, max_replicas: int = 12
+) -> list[ShareRow]:
+    """Per-replica shares for 1..``max_replicas`` replicas over ``total_partitions`` indices.
+
+    The default is the benchmark's setting: 12 partitions and 196 calls/s (200 less 2 %).
+    """
+    return [
+        ShareRow(
+            replicas,
+            tuple(
+                replica_share(held, total_partitions, app_rate)
+                for held in balanced_holdings(total_partitions, replicas)
+            ),
+        )
+        for replicas in range(1, max_replicas + 1)
     ]
-    if not shares:
-        return None
-    return app_rate * max(shares)
 
 
-IDLE_SHARE = 0.001
+def format_share_table(rows: list[ShareRow]) -> str:
+    """The table as text, one line per replica count.
 
-
-def replica_share(app_rate: float, held: int, total: int) -> float:
-    """The replica's share of the app-wide rate: the fraction of all input partitions it holds.
-
-    Every input partition is held by at most one replica at any moment, so the shares of all
-    replicas add up to at most ``app_rate`` whatever the assignment, during a rebalance too. A
-    replica that holds nothing makes no calls; it keeps a token rate (the limiter needs one).
+    For example ``5 replicas: 2 x 49.00 + 3 x 32.67 = 196.00``.
     """
-    if total <= 0 or held <= 0:
-        return app_rate * IDLE_SHARE
-    return app_rate * min(held, total) / total
+    lines = []
+    for row in rows:
+        groups = (
+            (share, row.shares.count(share)) for share in sorted(set(row.shares), reverse=True)
+        )
+        parts = " + ".join(f"{count} x {share:.2f}" for share, count in groups)
+        lines.append(f"{row.replicas:>2} replicas: {parts} = {row.total:.2f}")
+    return "\n".join(lines)

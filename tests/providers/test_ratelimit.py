@@ -1,11 +1,20 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
 import asyncio
+import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.providers.ratelimit import RateLimiter, replica_rate
+from service.messaging.assignor import Claim, plan_indices
+from service.providers.ratelimit import (
+    ApiBudgets,
+    RateLimiter,
+    format_share_table,
+    replica_share,
+    share_table,
+)
 
 
 class FakeClock:
@@ -89,33 +98,137 @@ class TestRateLimiter:
         assert 0.09 <= loop.time() - started
 
 
-class TestReplicaRate:
-    def test_share_follows_the_slice_of_each_topic_held(self):
-        """Three replicas, each with a third of both input topics: a third of the budget each."""
-        share = replica_rate(196, {"groups": (4, 12), "messages": (4, 12)})
-        assert round(196 / 3, 6) == round(share or 0, 6)
+class TestClosedBudget:
+    def test_a_rate_of_zero_gives_no_slot(self):
+        """At rate 0 (no partitions held) the next call's delay is unbounded."""
+        limiter = RateLimiter(10, clock=FakeClock())
+        limiter.set_rate(0)
+        assert math.inf == limiter.delay()
 
-    def test_all_partitions_take_the_whole_budget(self):
-        """A single replica holding everything uses the whole app budget."""
-        assert 196 == replica_rate(196, {"groups": (12, 12), "messages": (12, 12)})
+    async def test_a_waiting_call_leaves_when_the_rate_is_positive_again(self):
+        """A call that asks while the budget is closed waits, and leaves once a share is set."""
+        limiter = RateLimiter(0)
+        call = asyncio.create_task(limiter.acquire())
+        await run_ready_tasks()  # the call queues, the dispatcher parks until the budget opens
+        assert False is call.done()
+        limiter.set_rate(50)
+        await asyncio.wait_for(call, timeout=5)
 
-    def test_one_topic_not_yet_assigned_does_not_halve_the_budget(self):
-        """Holding all of one topic and none of the other (metadata late): the whole budget."""
-        assert 196 == replica_rate(196, {"groups": (0, 12), "messages": (12, 12)})
-
-    def test_nothing_held_changes_nothing(self):
-        """Before an assignment there is no share to compute."""
-        assert None is replica_rate(196, {"groups": (0, 12), "messages": (0, 0)})
-
-    @given(st.integers(min_value=1, max_value=64), st.integers(min_value=1, max_value=8))
-    def test_range_assigned_shares_add_up_to_the_budget(self, partitions, replicas):
-        """Range-assigned slices of two equal topics: the replicas' rates add up to the budget."""
-        sizes = [
-            partitions // replicas + (1 if i < partitions % replicas else 0)
-            for i in range(replicas)
-        ]
-        total = sum(
-            replica_rate(200, {"groups": (size, partitions), "messages": (size, partitions)}) or 0
-            for size in sizes
+    def test_closing_applies_to_every_api_budget(self):
+        """With a budget per API, rate 0 closes each of them."""
+        budgets = ApiBudgets(10, per_api=True)
+        limiter = budgets.for_api("import_group_msg")
+        budgets.set_rate(0)
+        assert (0, math.inf, math.inf) == (
+            budgets.rate,
+            limiter.delay(),
+            budgets.for_api("import_group").delay(),
         )
-        assert 200 == round(total, 6)
+
+    @pytest.mark.parametrize("rate", [-1.0, math.nan, math.inf])
+    def test_a_negative_or_non_finite_rate_is_refused(self, rate):
+        """Only 0 (closed) and finite positive rates are rates."""
+        with pytest.raises(ValueError, match="rate must be 0"):
+            RateLimiter(10).set_rate(rate)
+
+
+async def run_ready_tasks(turns: int = 10) -> None:
+    """Let every task that can run take its turns (no time passes: a yield, not a sleep)."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
+@st.composite
+def holdings(draw: st.DrawFn) -> tuple[int, list[set[int]]]:
+    """P indices, each held by one of M replicas (some replicas may hold none)."""
+    partitions = draw(st.integers(min_value=1, max_value=64))
+    replicas = draw(st.integers(min_value=1, max_value=20))
+    owners = draw(
+        st.lists(
+            st.integers(min_value=0, max_value=replicas - 1),
+            min_size=partitions,
+            max_size=partitions,
+        )
+    )
+    held: list[set[int]] = [set() for _ in range(replicas)]
+    for index, owner in enumerate(owners):
+        held[owner].add(index)
+    return partitions, held
+
+
+rates = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+class TestReplicaShare:
+    @given(holdings(), rates)
+    def test_shares_never_add_up_to_more_than_the_budget(self, holding, app_rate):
+        """However P indices are split among M replicas, the shares sum to at most the budget."""
+        partitions, held = holding
+        total = math.fsum(replica_share(h, partitions, app_rate) for h in held)
+        assert total <= app_rate
+
+    @given(holdings(), rates)
+    def test_shares_of_a_whole_assignment_use_the_budget(self, holding, app_rate):
+        """When every index is held the shares add up to the budget (less rounding)."""
+        partitions, held = holding
+        total = math.fsum(replica_share(h, partitions, app_rate) for h in held)
+        assert app_rate == pytest.approx(total, rel=1e-12, abs=1e-300)
+
+    def test_a_replica_holding_nothing_makes_no_calls(self):
+        """No partition held: a share of 0, never the rate of an earlier assignment."""
+        assert 0.0 == replica_share(set(), 12, 196)
+
+    def test_the_share_follows_the_indices_held(self):
+        """Three of 12 indices at 196 calls/s: 49 calls/s."""
+        assert 49.0 == replica_share({0, 5, 7}, 12, 196)
+
+    def test_a_count_is_as_good_as_the_indices(self):
+        """Passing how many indices are held gives the same share as passing them."""
+        assert replica_share({1, 2, 3, 4, 5}, 12, 196) == replica_share(5, 12, 196)
+
+    def test_holding_every_index_takes_the_whole_budget(self):
+        """A single replica takes all 196 calls/s."""
+        assert 196.0 == replica_share(set(range(12)), 12, 196)
+
+    def test_no_indices_spread_means_no_share(self):
+        """An assignment that spread nothing (topics without metadata yet): no calls."""
+        assert 0.0 == replica_share(set(), 0, 196)
+
+    @pytest.mark.parametrize(
+        ("held", "partitions"), [(13, 12), (-1, 12), ({12}, 12), ({0, -1}, 12), (0, -1)]
+    )
+    def test_an_impossible_holding_is_refused(self, held, partitions):
+        """More indices than were spread, or an index outside them, is a bug: ValueError."""
+        with pytest.raises(ValueError, match="partition"):
+            replica_share(held, partitions, 196)
+
+
+class TestShareTable:
+    def test_every_replica_count_stays_within_the_budget(self):
+        """For 1 to 12 replicas over 12 partitions at 196 calls/s, each sum is at most 196."""
+        rows = share_table(12, 196.0)
+        assert (list(range(1, 13)), True) == (
+            [row.replicas for row in rows],
+            all(row.total <= 196.0 for row in rows),
+        )
+
+    def test_rows_follow_the_assignors_spread(self):
+        """Each row's shares are those of the indices the assignor gives fresh replicas."""
+        expected = [
+            sorted(
+                (
+                    replica_share(held, 12, 196.0)
+                    for held in plan_indices(
+                        dict.fromkeys(map(str, range(m)), Claim()), range(12)
+                    ).values()
+                ),
+                reverse=True,
+            )
+            for m in range(1, 13)
+        ]
+        assert expected == [list(row.shares) for row in share_table(12, 196.0)]
+
+    def test_text_groups_equal_shares(self):
+        """Five replicas: two hold 3 indices (49 calls/s), three hold 2 (32.67 calls/s)."""
+        lines = format_share_table(share_table(12, 196.0)).splitlines()
+        assert " 5 replicas: 2 x 49.00 + 3 x 32.67 = 196.00" == lines[4]

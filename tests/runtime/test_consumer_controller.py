@@ -8,6 +8,7 @@ from aiokafka import TopicPartition
 
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
+from service.messaging.assignor import CopartitionedAssignor, Holding
 from service.messaging.consumer_controller import ConsumerController
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
@@ -63,7 +64,8 @@ def controller(consumer: StandInConsumer) -> tuple[ConsumerController, ApiBudget
         metrics=Metrics(),
         budgets=budgets,
     )
-    return ConsumerController(consumer, engine, budgets, settings, Metrics()), budgets
+    assignor = CopartitionedAssignor()
+    return ConsumerController(consumer, assignor, engine, budgets, settings, Metrics()), budgets
 
 
 def both(*partitions: int) -> set[TopicPartition]:
@@ -110,12 +112,13 @@ class TestBudgetShare:
         consumer = StandInConsumer(partitions=4)
         control, budgets = controller(consumer)
         consumer.held = both(0, 1)
+        control._assignor.holding = Holding(1, frozenset({0, 1}), 4)
         await control.on_assigned(list(consumer.held))
         half = budgets.rate
         revoked = list(consumer.held)
         consumer.held = set()
         await control.on_revoked(revoked)
-        assert (98.0, True) == (half, budgets.rate < 1)
+        assert (98.0, 0.0) == (half, budgets.rate)
         await control.stop()
 
 
