@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from service.log import configure_logging
-from service.settings import Settings
+from service.settings import Settings, describe_error
 
 app = typer.Typer(
     name="chat-import",
@@ -29,15 +30,22 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+def fail(what: str, reason: str, code: int) -> NoReturn:
+    """Print ``what: reason`` as one line on stderr (never wrapped, no markup) and exit."""
+    console.print(Text.assemble((f"{what}:", "bold red"), " ", reason), soft_wrap=True)
+    raise typer.Exit(code)
+
+
 def load_settings(*, need_provider: bool) -> Settings:
-    """Settings from the environment, or a clear error and exit code 2."""
+    """Settings from the environment, or one line naming what is wrong and exit code 2."""
     try:
         settings = Settings()
         if need_provider:
             settings.require_provider_credentials()
-    except (ValidationError, ValueError) as exc:
-        console.print(f"[bold red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        fail("configuration error", describe_error(exc), 2)
+    except ValueError as exc:
+        fail("configuration error", str(exc), 2)
     return settings
 
 
@@ -45,7 +53,12 @@ UNCONFIGURED_SDK_APP_ID = 1  # the emulator's Tencent side when only ZEGO is con
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [settings.tencent.secret_key, settings.zego.server_secret]
+    values = [
+        settings.tencent.secret_key,
+        settings.zego.server_secret,
+        settings.kafka.sasl_password,
+        settings.kafka.ssl_keyfile_password,
+    ]
     return [v.get_secret_value() for v in values if v is not None]
 
 
