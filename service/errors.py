@@ -4,6 +4,7 @@
 
     ServiceError
     ├── BadInputError                 a record that is not an event (dead letter)
+    ├── KafkaAccessError              Kafka unreachable, or refusing the TLS or SASL setup: stop
     └── ProviderError                 a provider call that did not give an answer to use
         ├── RetryableProviderError    rate limit, 5xx, timeout, 10002: try again later
         │   └── AmbiguousProviderError  the call may have been applied (timeout, reset)
@@ -29,6 +30,13 @@ class BadInputError(ServiceError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class KafkaAccessError(ServiceError):
+    """Kafka cannot be reached, or refuses the connection as configured; retrying will not help.
+
+    The message is one sentence naming the cause and the setting to check (never a secret).
+    """
 
 
 class ProviderError(ServiceError):
