@@ -28,6 +28,7 @@ from service.domain.validation import Rules
 from service.http_api import HttpServer, create_http_app
 from service.messaging.assignor import CopartitionedAssignor, ensure_copartitioned
 from service.messaging.consumer_controller import ConsumerController
+from service.messaging.kafka_clients import broker_security, security_options
 from service.messaging.outcome_publisher import KafkaOutcomeSink
 from service.messaging.topics import ensure_topics
 from service.metrics import Metrics
@@ -79,6 +80,7 @@ async def open_resources(
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka.bootstrap_servers,
+        **security_options(settings.kafka),
         client_id=f"{settings.kafka.client_id}-outcomes",
         acks="all",
         enable_idempotence=settings.kafka.idempotent_producer,
@@ -179,6 +181,7 @@ class Service:
         self.broker = KafkaBroker(
             kafka.bootstrap_servers,
             client_id=kafka.client_id,
+            security=broker_security(kafka),
             consumer_only=True,
             graceful_timeout=pipeline.drain_seconds,
             # through the root handler (JSON, redacted); per-batch access lines only at DEBUG

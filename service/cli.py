@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.text import Text
 
-from service.errors import CopartitioningError
 from service.log import configure_logging
-from service.settings import Settings
+from service.settings import Settings, describe_error
+
+if TYPE_CHECKING:
+    from faststream import FastStream
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="chat-import",
@@ -30,43 +36,108 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+def fail(what: str, reason: str, code: int) -> NoReturn:
+    """Print ``what: reason`` as one line on stderr (never wrapped, no markup) and exit."""
+    console.print(Text.assemble((f"{what}:", "bold red"), " ", reason), soft_wrap=True)
+    raise typer.Exit(code)
+
+
 def load_settings(*, need_provider: bool) -> Settings:
-    """Settings from the environment, or a clear error and exit code 2."""
+    """Settings from the environment, or one line naming what is wrong and exit code 2."""
     try:
         settings = Settings()
         if need_provider:
             settings.require_provider_credentials()
-    except (ValidationError, ValueError) as exc:
-        console.print(f"[bold red]configuration error:[/] {exc}")
-        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        fail("configuration error", describe_error(exc), 2)
+    except ValueError as exc:
+        fail("configuration error", str(exc), 2)
     return settings
+
+
+def with_kafka(settings: Settings, work: Callable[[], Awaitable[T]], *, what: str, code: int) -> T:
+    """Run ``work`` once Kafka accepts the connection; a Kafka failure is one line and ``code``."""
+    from aiokafka.errors import KafkaError  # noqa: PLC0415 - keep CLI start-up light
+
+    from service.errors import KafkaAccessError  # noqa: PLC0415
+    from service.messaging.kafka_check import check_kafka, explain  # noqa: PLC0415
+
+    async def checked() -> T:
+        await check_kafka(settings.kafka)
+        return await work()
+
+    try:
+        return asyncio.run(checked())
+    except KafkaAccessError as exc:
+        fail(what, str(exc), code)
+    except KafkaError as exc:
+        fail(what, explain(exc, settings.kafka, settings.kafka.bootstrap_servers), code)
 
 
 UNCONFIGURED_SDK_APP_ID = 1  # the emulator's Tencent side when only ZEGO is configured
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [settings.tencent.secret_key, settings.zego.server_secret]
+    values = [
+        settings.tencent.secret_key,
+        settings.zego.server_secret,
+        settings.kafka.sasl_password,
+        settings.kafka.ssl_keyfile_password,
+    ]
     return [v.get_secret_value() for v in values if v is not None]
+
+
+async def _serve(application: FastStream, settings: Settings) -> None:
+    """Run the service once Kafka has accepted a connection made as its clients make them."""
+    import structlog  # noqa: PLC0415
+
+    from service.messaging.kafka_check import check_kafka  # noqa: PLC0415
+
+    kafka = settings.kafka
+    await check_kafka(kafka)
+    structlog.get_logger("service.cli").info(
+        "kafka accepts the connection",
+        bootstrap_servers=kafka.bootstrap_servers,
+        security_protocol=kafka.security_protocol.value,
+        sasl_mechanism=kafka.sasl_mechanism.value if kafka.sasl_mechanism else None,
+        sasl_username=kafka.sasl_username,
+    )
+    await application.run()
 
 
 @app.command()
 def run() -> None:
-    """Run the service: consume, import, publish outcomes, serve /healthz, /readyz, /metrics."""
+    """Run the service: consume, import, publish outcomes, serve /healthz, /readyz, /metrics.
+
+    Exit code 1 with one log line naming the cause and the setting to check when Kafka cannot
+    be reached or refuses the TLS or SASL setup.
+    """
     settings = load_settings(need_provider=True)
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
-    import uvloop  # noqa: PLC0415 - keep CLI start-up light
+    import structlog  # noqa: PLC0415 - keep CLI start-up light
+    import uvloop  # noqa: PLC0415
+    from aiokafka.errors import KafkaError  # noqa: PLC0415
 
     from service.app import create_app  # noqa: PLC0415
+    from service.errors import CopartitioningError, KafkaAccessError  # noqa: PLC0415
     from service.gc_tuning import tune_for_steady_timing  # noqa: PLC0415
+    from service.messaging.kafka_check import explain  # noqa: PLC0415
 
-    application = create_app(settings)
-    tune_for_steady_timing()
+    log = structlog.get_logger("service.cli")
     try:
-        uvloop.run(application.run())
+        application = create_app(settings)
+        tune_for_steady_timing()
+        uvloop.run(_serve(application, settings))
     except CopartitioningError as exc:
-        console.print(f"[bold red]topic layout error:[/] {exc}")
+        log.error("topic layout error", reason=str(exc))  # noqa: TRY400 - one line, no traceback
         raise typer.Exit(2) from None
+    except KafkaAccessError as exc:
+        log.error("cannot connect to Kafka", reason=str(exc))  # noqa: TRY400 - one line, no traceback
+        raise typer.Exit(1) from None
+    except KafkaError as exc:
+        reason = explain(exc, settings.kafka, settings.kafka.bootstrap_servers)
+        log.error("Kafka failed", reason=reason)  # noqa: TRY400 - one line, no traceback
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -124,22 +195,22 @@ def verify(
     """
     settings = load_settings(need_provider=True)
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
-    from aiokafka.errors import KafkaError  # noqa: PLC0415
-
     from service.errors import ConfigurationError  # noqa: PLC0415
     from service.tools.verify import render as render_verification  # noqa: PLC0415
     from service.tools.verify import verify_outcomes  # noqa: PLC0415
 
     out = Console()
     try:
-        result = asyncio.run(
-            verify_outcomes(
+        result = with_kafka(
+            settings,
+            lambda: verify_outcomes(
                 settings, console=out, concurrency=concurrency, calls_per_second=calls_per_second
-            )
+            ),
+            what="cannot verify",
+            code=2,
         )
-    except (ConfigurationError, NotImplementedError, KafkaError) as exc:
-        console.print(f"[bold red]cannot verify:[/] {type(exc).__name__}: {exc}")
-        raise typer.Exit(2) from None
+    except (ConfigurationError, NotImplementedError) as exc:
+        fail("cannot verify", f"{type(exc).__name__}: {exc}", 2)
     render_verification(result, out, limit=show)
     if not result.clean:
         raise typer.Exit(1)
@@ -151,8 +222,11 @@ def report(top: Annotated[int, typer.Option(help="How many groups to list.")] = 
     settings = load_settings(need_provider=False)
     from service.tools.report import load_outcomes, render, summarise  # noqa: PLC0415
 
-    outcomes, unreadable = asyncio.run(
-        load_outcomes(settings.kafka.bootstrap_servers, settings.topics.outcomes)
+    outcomes, unreadable = with_kafka(
+        settings,
+        lambda: load_outcomes(settings.kafka, settings.topics.outcomes),
+        what="cannot report",
+        code=2,
     )
     summary = summarise(outcomes)
     summary.unreadable = unreadable
@@ -193,15 +267,14 @@ def produce(
 ) -> None:
     """Publish a JSON-lines export to the input topics, keyed by GroupId."""
     settings = load_settings(need_provider=False)
-    from aiokafka.errors import KafkaError  # noqa: PLC0415
-
     from service.tools.produce import produce_file  # noqa: PLC0415
 
-    try:
-        count = asyncio.run(produce_file(settings, file, console=Console()))
-    except KafkaError as exc:
-        console.print(f"[bold red]publishing failed:[/] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+    count = with_kafka(
+        settings,
+        lambda: produce_file(settings, file, console=Console()),
+        what="publishing failed",
+        code=1,
+    )
     Console().print(f"published {count} records")
 
 

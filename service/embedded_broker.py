@@ -39,8 +39,17 @@ def broker_binary() -> Path:
 class EmbeddedBroker:
     """Start and stop one embedded broker process; usable as a context manager."""
 
-    def __init__(self, port: int | None = None, *, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        advertised_port: int | None = None,
+        log_path: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
+        # Where clients are told to connect after the bootstrap: another port when something
+        # (a TLS or SASL listener in the tests) stands in front of the broker.
+        self.advertised_port = advertised_port or self.port
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -52,6 +61,7 @@ class EmbeddedBroker:
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
         """Start the broker and wait until it accepts connections."""
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         output = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
         self._process = subprocess.Popen(  # noqa: S603 - a fixed binary with our own arguments
             [
@@ -60,7 +70,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],

@@ -5,6 +5,7 @@
     ServiceError
     ├── BadInputError                 a record that is not an event (dead letter)
     ├── CopartitioningError           the input topics differ in partitions: refuse to start
+    ├── KafkaAccessError              Kafka unreachable, or refusing the TLS or SASL setup: stop
     └── ProviderError                 a provider call that did not give an answer to use
         ├── RetryableProviderError    rate limit, 5xx, timeout, 10002: try again later
         │   └── AmbiguousProviderError  the call may have been applied (timeout, reset)
@@ -36,6 +37,13 @@ class CopartitioningError(ServiceError, ValueError):
     """The input topics differ in partition count (or one is missing): the service refuses to start.
 
     Partition p of every input topic must hold the same groups for one replica to own them all.
+    """
+
+
+class KafkaAccessError(ServiceError):
+    """Kafka cannot be reached, or refuses the connection as configured; retrying will not help.
+
+    The message is one sentence naming the cause and the setting to check (never a secret).
     """
 
 

@@ -9,10 +9,22 @@ Nested groups use ``__`` as the delimiter (``CHAT_IMPORT_KAFKA__BOOTSTRAP_SERVER
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CHAT_IMPORT_"
+NESTED_DELIMITER = "__"
 
 
 class ProviderName(StrEnum):
@@ -22,8 +34,50 @@ class ProviderName(StrEnum):
     ZEGO = "zego"
 
 
+class SecurityProtocol(StrEnum):
+    """How the Kafka clients connect: Kafka's ``security.protocol`` values."""
+
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+    @property
+    def uses_tls(self) -> bool:
+        """True when the connection is encrypted (SSL, SASL_SSL)."""
+        return self in {SecurityProtocol.SSL, SecurityProtocol.SASL_SSL}
+
+    @property
+    def uses_sasl(self) -> bool:
+        """True when the client authenticates with SASL (SASL_PLAINTEXT, SASL_SSL)."""
+        return self in {SecurityProtocol.SASL_PLAINTEXT, SecurityProtocol.SASL_SSL}
+
+
+class SaslMechanism(StrEnum):
+    """The SASL mechanisms the service can authenticate with."""
+
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
+def env_name(*location: str | int) -> str:
+    """The environment variable of a setting, e.g. ``("kafka", "sasl_password")``."""
+    return ENV_PREFIX + NESTED_DELIMITER.join(str(part).upper() for part in location)
+
+
+def _kafka(name: str) -> str:
+    return env_name("kafka", name)
+
+
 class KafkaSettings(BaseModel):
-    """Where the broker is and how the service talks to it."""
+    """Where the broker is and how the service talks to it.
+
+    An unknown key (``CHAT_IMPORT_KAFKA__SASL_PASWORD``) is refused rather than ignored: a typo
+    in a security setting must not silently connect without it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     bootstrap_servers: str = "localhost:9092"
     group_id: str = "chat-import"
@@ -42,6 +96,75 @@ class KafkaSettings(BaseModel):
     # The largest record the service publishes (a dead letter is as large as the record that
     # could not be read); the dead-letter topic is created to accept it.
     max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024 * 1024)
+
+    # Security: every Kafka client of the service and of its tools uses these
+    # (service/messaging/kafka_clients.py).
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    # Without a CA file the system's trusted CAs verify the broker (public CAs: Confluent Cloud,
+    # Amazon MSK); a private CA (Strimzi's cluster CA) needs its PEM file here.
+    ssl_cafile: FilePath | None = None
+    # A client certificate and its key (PEM) for mutual TLS; a PEM holding both: set both to it.
+    ssl_certfile: FilePath | None = None
+    ssl_keyfile: FilePath | None = None
+    ssl_keyfile_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+
+    @field_validator("security_protocol", "sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        """Accept ``sasl_ssl`` or ``scram-sha-512`` as Kafka's own clients do."""
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Self:
+        """Refuse combinations that cannot work, naming the settings to fix."""
+        protocol = self.security_protocol
+        problems: list[str] = []
+        if protocol.uses_sasl:
+            missing = [
+                _kafka(name)
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                problems.append(
+                    f"{_kafka('security_protocol')}={protocol.value} needs {', '.join(missing)}"
+                )
+        else:
+            given = [
+                _kafka(name)
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is not None
+            ]
+            if given:
+                problems.append(
+                    f"{', '.join(given)} set, but {_kafka('security_protocol')} is "
+                    f"{protocol.value}: use SASL_SSL or SASL_PLAINTEXT to authenticate"
+                )
+        if not protocol.uses_tls:
+            given = [
+                _kafka(name)
+                for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_keyfile_password")
+                if getattr(self, name) is not None
+            ]
+            if given:
+                problems.append(
+                    f"{', '.join(given)} set, but {_kafka('security_protocol')} is "
+                    f"{protocol.value}: use SSL or SASL_SSL to connect with TLS"
+                )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            problems.append(
+                f"{_kafka('ssl_certfile')} and {_kafka('ssl_keyfile')} go together (the client "
+                "certificate and its private key; a PEM holding both: set both to it)"
+            )
+        if self.ssl_keyfile_password is not None and self.ssl_keyfile is None:
+            problems.append(f"{_kafka('ssl_keyfile_password')} set without {_kafka('ssl_keyfile')}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class TopicsSettings(BaseModel):
@@ -103,8 +226,8 @@ class Settings(BaseSettings):
     """The whole configuration of one service process."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CHAT_IMPORT_",
-        env_nested_delimiter="__",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
@@ -146,3 +269,32 @@ class Settings(BaseSettings):
             else self.tencent.calls_per_second
         )
         return budget * (1 - self.pipeline.budget_headroom)
+
+
+_SHOWN_INPUTS = frozenset({"path_not_file", "path_not_directory"})
+"""Error types whose input is a path worth showing; every other input may be a secret."""
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming each refused setting by its environment variable, never its value.
+
+    A value is left out because it may be a secret: a misspelt ``SASL_PASSWORD`` key is refused
+    as unknown, with the password as its input.
+    """
+    parts: list[str] = []
+    for error in exc.errors(include_url=False):
+        location = tuple(part for part in error["loc"] if isinstance(part, str))
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = "unknown setting"
+        elif kind == "value_error":
+            message = str(error["msg"]).removeprefix("Value error, ")
+        else:
+            message = str(error["msg"])
+        if kind in _SHOWN_INPUTS:
+            message = f"{message} ({error['input']})"
+        if kind == "value_error" and ENV_PREFIX in message:
+            parts.append(message)  # a combination: the message names its settings
+        else:
+            parts.append(f"{env_name(*location)}: {message}" if location else message)
+    return "; ".join(parts)

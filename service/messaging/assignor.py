@@ -46,6 +46,7 @@ from aiokafka.coordinator.protocol import (
 )
 
 from service.errors import CopartitioningError
+from service.messaging.kafka_clients import security_options
 from service.settings import KafkaSettings, TopicsSettings
 
 log = structlog.get_logger("service.messaging.assignor")
@@ -269,7 +270,9 @@ async def read_partition_counts(
     metadata request naming a missing topic makes some brokers create it with their defaults.
     """
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers, client_id=kafka.client_id
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=kafka.client_id,
+        **security_options(kafka),
     )
     await admin.start()
     try:

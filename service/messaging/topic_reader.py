@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from service.messaging.kafka_clients import security_options
+from service.settings import KafkaSettings
+
 
 @dataclass(frozen=True, slots=True)
 class TopicRecord:
@@ -23,11 +26,20 @@ class TopicRecord:
 
 
 async def read_topic(  # noqa: C901 - paging with per-partition ends
-    bootstrap_servers: str, topic: str, *, timeout_ms: int = 1_000
+    kafka: KafkaSettings | str, topic: str, *, timeout_ms: int = 1_000
 ) -> AsyncIterator[TopicRecord]:
-    """Yield every record of ``topic`` present when the call starts, partition by partition."""
+    """Yield every record of ``topic`` present when the call starts, partition by partition.
+
+    ``kafka`` is the cluster's settings (its security included), or the bootstrap address of a
+    plaintext cluster (the embedded broker of tests and the benchmark).
+    """
+    if isinstance(kafka, str):
+        kafka = KafkaSettings(bootstrap_servers=kafka)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=kafka.bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        **security_options(kafka),
     )
     await consumer.start()
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from service.messaging.kafka_clients import security_options
 from service.settings import KafkaSettings, TopicsSettings
 
 
@@ -18,7 +19,9 @@ def topic_names(topics: TopicsSettings) -> list[str]:
 async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[str]:
     """Create missing topics with ``kafka.topic_partitions`` partitions; return those created."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers, client_id=kafka.client_id
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=kafka.client_id,
+        **security_options(kafka),
     )
     await admin.start()
     try:

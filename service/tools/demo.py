@@ -30,6 +30,7 @@ from service.app import Service
 from service.embedded_broker import EmbeddedBroker
 from service.emulator.config import EmulatorConfig, FaultConfig
 from service.emulator.server import EmulatorServer
+from service.messaging.kafka_clients import security_options
 from service.messaging.topic_reader import TopicRecord, read_topic
 from service.sample import (
     SAMPLE_EXPORT,
@@ -409,6 +410,7 @@ async def _follow(
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka.bootstrap_servers,
+        **security_options(settings.kafka),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -449,9 +451,9 @@ async def _follow(
 
 
 async def _read_back(settings: Settings) -> tuple[list[TopicRecord], list[TopicRecord]]:
-    bootstrap = settings.kafka.bootstrap_servers
-    outcomes = [record async for record in read_topic(bootstrap, settings.topics.outcomes)]
-    dead_letters = [record async for record in read_topic(bootstrap, settings.topics.dead_letter)]
+    kafka = settings.kafka
+    outcomes = [record async for record in read_topic(kafka, settings.topics.outcomes)]
+    dead_letters = [record async for record in read_topic(kafka, settings.topics.dead_letter)]
     return outcomes, dead_letters
 
 

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from service.messaging.kafka_clients import security_options
 from service.messaging.topics import ensure_topics
 from service.sample import read_jsonl
 
@@ -70,6 +71,7 @@ async def produce_file(settings: Settings, path: Path, *, console: Console) -> i
     topics = {"groups": settings.topics.groups, "messages": settings.topics.messages}
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka.bootstrap_servers,
+        **security_options(settings.kafka),
         client_id=f"{settings.kafka.client_id}-produce",
         acks="all",
         enable_idempotence=settings.kafka.idempotent_producer,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service.messaging.topic_reader import read_topic
+from service.settings import KafkaSettings
 
 
 @dataclass
@@ -72,12 +73,12 @@ def summarise(outcomes: list[tuple[dict[str, object], int]]) -> Summary:
 
 
 async def load_outcomes(
-    bootstrap_servers: str, topic: str
+    kafka: KafkaSettings | str, topic: str
 ) -> tuple[list[tuple[dict[str, object], int]], int]:
     """Every outcome of the topic with its timestamp, and the count of unreadable records."""
     outcomes: list[tuple[dict[str, object], int]] = []
     unreadable = 0
-    async for record in read_topic(bootstrap_servers, topic):
+    async for record in read_topic(kafka, topic):
         try:
             value = json.loads(record.value or b"")
         except ValueError:

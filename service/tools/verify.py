@@ -415,9 +415,7 @@ async def verify_outcomes(
     Builds its own httpx client and provider adapter. Raises ``ConfigurationError`` when the
     provider refuses the credentials (nothing can be verified then).
     """
-    pairs, unreadable = await load_outcomes(
-        settings.kafka.bootstrap_servers, settings.topics.outcomes
-    )
+    pairs, unreadable = await load_outcomes(settings.kafka, settings.topics.outcomes)
     outcomes = [outcome for outcome, _ in pairs]
     groups = imported_messages(outcomes)
     report = VerifyReport(

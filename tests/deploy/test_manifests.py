@@ -495,10 +495,12 @@ class TestConfigMap:
         assert set() == values & credentials
 
     def test_secret_settings_are_known(self) -> None:
-        """The settings treated as secret are the provider keys."""
+        """The settings treated as secret are the provider keys and Kafka's passwords."""
         assert {
             "CHAT_IMPORT_TENCENT__SECRET_KEY",
             "CHAT_IMPORT_ZEGO__SERVER_SECRET",
+            "CHAT_IMPORT_KAFKA__SASL_PASSWORD",
+            "CHAT_IMPORT_KAFKA__SSL_KEYFILE_PASSWORD",
         } == SECRET_SETTINGS
 
     def test_values_are_strings(self) -> None:
