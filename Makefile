@@ -6,8 +6,10 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
+# Prometheus's promtool, for the alert tests (Debian's prometheus package; see the script).
+PROMTOOL := $(TOOLS)/bin/promtool
 
-.PHONY: setup lint test test-fast demo bench schemas clean
+.PHONY: setup promtool lint test test-fast demo bench schemas clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,16 +24,21 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## create the virtualenv with every locked dependency
 
+$(PROMTOOL):
+	scripts/install-promtool.sh $@
+
+promtool: $(PROMTOOL) ## install promtool into .tools/ (the alert tests run it)
+
 lint: setup ## format check, lint, types, secrets
 	$(RUN) ruff format --check service tests bench
 	$(RUN) ruff check service tests bench
 	$(RUN) mypy
 	$(RUN) detect-secrets-hook --baseline .secrets.baseline $$(git ls-files -- service tests bench deploy README.md)
 
-test: setup ## the whole suite: unit, real broker, emulator over HTTP
+test: setup $(PROMTOOL) ## the whole suite: unit, real broker, emulator over HTTP
 	$(RUN) pytest -q
 
-test-fast: setup ## only the tests that need no broker
+test-fast: setup $(PROMTOOL) ## only the tests that need no broker
 	$(RUN) pytest -q -m "not kafka"
 
 demo: setup ## the whole pipeline on this machine: embedded broker, emulator, service, sample export
