@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from service.metrics import Metrics
-from tests.deploy.tools import REPO, require_tool
+from tests.deploy.promql import exported_names, metric_names
+from tests.deploy.tools import REPO, run_promtool
 
 PRODUCTION = REPO / "deploy" / "overlays" / "production"
 RULE_FILE = PRODUCTION / "prometheusrule.yaml"
@@ -31,29 +30,6 @@ INPUT_TOPICS = 2
 # readiness to Prometheus when it is the thing that is broken).
 KUBE_STATE_METRICS = {"kube_pod_status_ready", "kube_pod_owner"}
 
-# The sample names prometheus-client exposes per metric type (``_created`` is switched off).
-SUFFIXES = {
-    "counter": ("_total",),
-    "gauge": ("",),
-    "histogram": ("_bucket", "_sum", "_count"),
-    "summary": ("", "_sum", "_count"),
-    "info": ("_info",),
-}
-
-PROMQL_KEYWORDS = {
-    "and",
-    "or",
-    "unless",
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "bool",
-    "offset",
-}
-
 EXPECTED_ALERTS = {
     "ChatImportHalted",
     "ChatImportDeadLettersGrowing",
@@ -63,29 +39,6 @@ EXPECTED_ALERTS = {
     "ChatImportCallBudgetSaturated",
     "ChatImportReplicaNotReady",
 }
-
-
-def exported_names() -> set[str]:
-    """Every sample name a fresh service registry can expose."""
-    names: set[str] = set()
-    for family in Metrics().registry.collect():
-        names.update(family.name + suffix for suffix in SUFFIXES[family.type])
-    return names
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects.
-
-    A small reader for the expressions this repository writes: strings, label matchers, ranges
-    and the label lists of ``by``/``on``/... are dropped; what is left that is neither a
-    function call nor a keyword is a metric name.
-    """
-    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', expr)
-    text = re.sub(r"\{[^}]*\}", " ", text)
-    text = re.sub(r"\[[^\]]*\]", " ", text)
-    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = re.findall(r"(?<![\w:.$])([A-Za-z_:][\w:]*)\b(?!\s*\()", text)
-    return {name for name in names if name not in PROMQL_KEYWORDS}
 
 
 def rule_object() -> dict[str, Any]:
@@ -110,50 +63,6 @@ def write_rules(directory: Path) -> Path:
     path = directory / "rules.yaml"
     path.write_text(yaml.safe_dump(rule_object()["spec"]), encoding="utf-8")
     return path
-
-
-def promtool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run promtool with these arguments."""
-    tool = require_tool("promtool", "`make promtool` installs it (Debian's prometheus package)")
-    return subprocess.run(
-        [tool, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-
-
-class TestMetricNameReader:
-    """The PromQL reader the name checks rely on."""
-
-    def test_finds_selected_metrics_only(self) -> None:
-        """Functions, label names, label values, ranges and keywords are not metric names."""
-        expr = (
-            'sum by (namespace) (rate(a_total{result!="0", x=~"b.c"}[10m])) / on (pod) '
-            "group_left (owner) max(b_info) > 0.1 and c offset 30m unless d == bool 1e3"
-        )
-        assert {"a_total", "b_info", "c", "d"} == metric_names(expr)
-
-    def test_finds_histogram_series_inside_quantiles(self) -> None:
-        """histogram_quantile over a rate of buckets names the bucket series."""
-        expr = "histogram_quantile(0.99, sum by (le) (rate(h_bucket[$__rate_interval])))"
-        assert {"h_bucket"} == metric_names(expr)
-
-    def test_the_registry_names_carry_the_exposed_suffixes(self) -> None:
-        """Counters end in _total, histograms have _bucket/_sum/_count, info ends in _info."""
-        names = exported_names()
-        expected = {
-            "chat_import_dead_letters_total",
-            "chat_import_provider_call_seconds_bucket",
-            "chat_import_provider_call_seconds_count",
-            "chat_import_halted",
-            "chat_import_build_info",
-            "process_cpu_seconds_total",
-        }
-        assert expected <= names
-        assert set() == {"chat_import_dead_letters", "chat_import_outcomes_created"} & names
 
 
 class TestPrometheusRule:
@@ -221,7 +130,7 @@ class TestPromtool:
     def test_check_rules(self, tmp_path: Path) -> None:
         """`promtool check rules` parses every expression and template."""
         rules = write_rules(tmp_path)
-        result = promtool("check", "rules", rules, cwd=tmp_path)
+        result = run_promtool("check", "rules", rules, cwd=tmp_path)
         assert (0, f"SUCCESS: {len(alerts())} rules found") == (
             result.returncode,
             result.stdout.strip().splitlines()[-1].strip(),
@@ -231,7 +140,7 @@ class TestPromtool:
         """`promtool test rules` passes: the alerts fire on the input series they should."""
         write_rules(tmp_path)
         shutil.copy(UNIT_TESTS, tmp_path / UNIT_TESTS.name)
-        result = promtool("test", "rules", UNIT_TESTS.name, cwd=tmp_path)
+        result = run_promtool("test", "rules", UNIT_TESTS.name, cwd=tmp_path)
         assert 0 == result.returncode, result.stdout + result.stderr
         assert "SUCCESS" in result.stdout
 
@@ -242,5 +151,5 @@ class TestPromtool:
         case = tests["tests"][0]["alert_rule_test"][0]  # the halted replica, before it alerts
         case["exp_alerts"] = [{"exp_labels": {"severity": "critical"}}]
         (tmp_path / "broken_test.yaml").write_text(yaml.safe_dump(tests), encoding="utf-8")
-        result = promtool("test", "rules", "broken_test.yaml", cwd=tmp_path)
+        result = run_promtool("test", "rules", "broken_test.yaml", cwd=tmp_path)
         assert 1 == result.returncode

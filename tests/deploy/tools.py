@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,16 @@ def require_tool(name: str, how_to_install: str) -> str:
     if in_ci():
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def run_promtool(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run promtool (from ``make promtool``) with these arguments."""
+    tool = require_tool("promtool", "`make promtool` installs it (Debian's prometheus package)")
+    return subprocess.run(
+        [tool, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
