@@ -35,6 +35,7 @@ DEPLOY = REPO / "deploy"
 BASE = DEPLOY / "base"
 DEV = DEPLOY / "overlays" / "dev"
 PRODUCTION = DEPLOY / "overlays" / "production"
+JOBS = DEPLOY / "jobs"
 COMPOSE = DEPLOY / "compose.yaml"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
@@ -100,16 +101,18 @@ SECRET_SETTINGS = {name for name, field in SETTINGS.items() if is_secret(field)}
 
 
 def kustomize_resources(directory: Path) -> list[Doc]:
-    """Return the objects a kustomization brings in: resources (recursively), generated ones.
+    """Return the objects a kustomization brings in: resources, components, generated ones.
 
     A pure-Python stand-in for ``kustomize build`` that is just enough to check references;
-    patches are not applied.
+    patches are not applied. ``test_render.py`` renders with the real kustomize.
     """
     kustomization = load_one(directory / "kustomization.yaml")
     docs: list[Doc] = []
     for entry in kustomization.get("resources", []):
         target = (directory / entry).resolve()
         docs.extend(kustomize_resources(target) if target.is_dir() else load_docs(target))
+    for entry in kustomization.get("components", []):
+        docs.extend(kustomize_resources((directory / entry).resolve()))
     for kind, key in (("ConfigMap", "configMapGenerator"), ("Secret", "secretGenerator")):
         docs.extend(
             {"apiVersion": "v1", "kind": kind, "metadata": {"name": gen["name"]}}
@@ -630,7 +633,7 @@ class TestKustomizations:
                         wanted.add(("Secret", source["secretRef"]["name"]))
         assert set() == wanted - present
 
-    @pytest.mark.parametrize("overlay", [BASE, DEV, PRODUCTION], ids=lambda p: p.name)
+    @pytest.mark.parametrize("overlay", [BASE, DEV, PRODUCTION, JOBS], ids=lambda p: p.name)
     def test_images_entries_match_a_container(self, overlay: Path) -> None:
         """Every `images:` entry rewrites an image some container uses."""
         docs = kustomize_resources(overlay)
@@ -758,9 +761,13 @@ class TestOverlays:
         patch = find(patch_docs(DEV), "ConfigMap", "chat-import-topics")["data"]
         assert ("1", "1") == (patch["TOPIC_REPLICATION_FACTOR"], patch["TOPIC_MIN_INSYNC_REPLICAS"])
 
-    def test_production_runs_three_replicas(self) -> None:
-        """The production overlay runs three replicas."""
-        assert 3 == overlay_deployment_patch(PRODUCTION)["spec"]["replicas"]
+    def test_production_keeps_the_base_replica_count(self) -> None:
+        """Production runs the base's three replicas and patches no count of its own.
+
+        The KEDA component removes the count; a patch in the overlay would put it back.
+        """
+        patched = [d for d in patch_docs(PRODUCTION) if d["kind"] == "Deployment"]
+        assert ([], 3) == (patched, deployment()["spec"]["replicas"])
 
     def test_production_uses_the_singapore_endpoint(self) -> None:
         """Production calls Tencent Cloud Chat's Singapore domain."""
