@@ -317,6 +317,11 @@ def option(call: list[str], name: str) -> str:
     return call[call.index(name) + 1]
 
 
+def options(call: list[str], name: str) -> list[str]:
+    """Return the value following every ``name`` in a recorded command line."""
+    return [call[n + 1] for n, word in enumerate(call) if word == name]
+
+
 # --------------------------------------------------------------------------- tests
 
 
@@ -708,6 +713,31 @@ class TestTopicsJob:
         assert {"kafka-kafka-bootstrap.kafka.svc.cluster.local:9092"} == {
             option(c, "--bootstrap-server") for c in calls
         }
+
+    def test_script_sizes_the_output_topics_for_the_largest_record(self, tmp_path: Path) -> None:
+        """Outcomes and dead letters get max.message.bytes = the service's producer limit."""
+        code, calls = run_topics_script(tmp_path, {**base_configmap(), **topics_configmap()})
+        limit = Settings().kafka.max_message_bytes
+        configs = {option(c, "--topic"): options(c, "--config") for c in calls if "--create" in c}
+        expected = {
+            "chat-import.groups": ["min.insync.replicas=2"],
+            "chat-import.group-messages": ["min.insync.replicas=2"],
+            "chat-import.outcomes": ["min.insync.replicas=2", f"max.message.bytes={limit}"],
+            "chat-import.dead-letter": ["min.insync.replicas=2", f"max.message.bytes={limit}"],
+        }
+        assert (0, expected) == (code, configs)
+        assert str(limit) == base_configmap()["CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES"]
+
+    def test_script_follows_a_changed_record_limit(self, tmp_path: Path) -> None:
+        """A different CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES reaches the dead-letter topic."""
+        env = {
+            **base_configmap(),
+            **topics_configmap(),
+            "CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES": "2097152",
+        }
+        _, calls = run_topics_script(tmp_path, env)
+        (dead_letter,) = [c for c in calls if "chat-import.dead-letter" in c and "--create" in c]
+        assert "max.message.bytes=2097152" in options(dead_letter, "--config")
 
     def test_script_refuses_fewer_outcome_partitions_than_inputs(self, tmp_path: Path) -> None:
         """An outcome topic smaller than the inputs is refused before anything is created."""
