@@ -51,6 +51,9 @@ TARGETS: dict[str, tuple[list[str], list[str], str | None]] = {
         NAMESPACE,
     ),
 }
+# The digests the operator must set in the production overlay (deploy/README.md, "Build").
+IMAGE_DIGEST_PLACEHOLDER = "sha256:SET-THE-DIGEST-OF-THE-PUSHED-IMAGE"
+KAFKA_DIGEST_PLACEHOLDER = "sha256:SET-THE-DIGEST-OF-APACHE-KAFKA-3.9.1"
 # Kinds without a namespace.
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 # The authentication parameters KEDA's Kafka scaler reads from a TriggerAuthentication.
@@ -201,16 +204,44 @@ class TestRender:
         """Without KEDA, production runs three replicas."""
         assert 3 == find(render("production"), "Deployment", "chat-import")["spec"]["replicas"]
 
-    def test_production_images_are_the_registry_image(self, render: Render) -> None:
-        """Every container of the production overlay runs the image set in its images: entry."""
+    @pytest.mark.parametrize(
+        ("name", "expected"),
+        [
+            ("dev", {"chat-import:dev"}),
+            ("production", {f"registry.example.com/chat-import:0.1.0@{IMAGE_DIGEST_PLACEHOLDER}"}),
+            ("jobs", {f"registry.example.com/chat-import:0.1.0@{IMAGE_DIGEST_PLACEHOLDER}"}),
+        ],
+    )
+    def test_every_container_runs_the_overlay_image(
+        self, render: Render, name: str, expected: set[str]
+    ) -> None:
+        """Each container running the service's image gets the one the overlay sets."""
+        images = {
+            c["image"]
+            for d in render(name)
+            if d["kind"] in {"Deployment", "Job"}
+            for c in containers(d)
+            if "kafka" not in c["image"]
+        }
+        assert expected == images
+
+    def test_production_images_carry_a_digest_to_set(self, render: Render) -> None:
+        """Production pins every image by tag and digest; the digests are placeholders to set.
+
+        A placeholder is no valid digest, so an apply that forgot it fails to pull instead of
+        running whatever the tag points at.
+        """
         images = {
             c["image"]
             for d in render("production")
-            if d["kind"] in {"Deployment", "Job"} and "chat-import" in d["metadata"]["name"]
+            if d["kind"] in {"Deployment", "Job"}
             for c in containers(d)
-            if c["name"] == "chat-import"
         }
-        assert {"registry.example.com/chat-import:0.1.0"} == images
+        expected = {
+            f"registry.example.com/chat-import:0.1.0@{IMAGE_DIGEST_PLACEHOLDER}",
+            f"apache/kafka:3.9.1@{KAFKA_DIGEST_PLACEHOLDER}",
+        }
+        assert expected == images
 
 
 class TestKeda:
