@@ -9,7 +9,12 @@ RUN := $(UV) run --frozen --no-sync
 # Prometheus's promtool, for the alert tests (Debian's prometheus package; see the script).
 PROMTOOL := $(TOOLS)/bin/promtool
 
-.PHONY: setup promtool lint test test-fast demo bench schemas clean
+# `make image`: the container image, labelled; PYTHON_DIGEST=sha256:... pins the base image.
+IMAGE ?= chat-import
+PYTHON_DIGEST ?=
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+
+.PHONY: setup promtool lint test test-fast demo bench schemas image clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -49,6 +54,14 @@ bench: setup ## throughput against the emulator at the provider's limits, and a 
 
 schemas: setup ## regenerate schemas/ from the models
 	$(RUN) python -m service.schemas && $(RUN) python -m service.asyncapi
+
+image: ## build the container image with its OCI labels (needs docker)
+	docker build \
+	  --build-arg PYTHON_DIGEST=$(PYTHON_DIGEST) \
+	  --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$$(git rev-parse HEAD) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) \
+	  -t $(IMAGE):$(VERSION) .
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -244,9 +244,33 @@ def dockerfile_stages() -> list[list[tuple[str, str]]]:
     for instruction in dockerfile_instructions():
         if instruction[0] == "FROM":
             stages.append([])
-        assert stages, "the Dockerfile must start with FROM (after ARG/comments)"
+        if not stages:
+            assert "ARG" == instruction[0], "only ARG may come before the first FROM"
+            continue
         stages[-1].append(instruction)
     return stages
+
+
+def global_args() -> dict[str, str]:
+    """The ARGs declared before the first FROM, with their defaults (usable in FROM lines)."""
+    args: dict[str, str] = {}
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "FROM":
+            break
+        name, _, default = arguments.partition("=")
+        args[name] = default
+    return args
+
+
+def expand(text: str, args: dict[str, str]) -> str:
+    """Expand ``${NAME}`` and ``${NAME:+word}`` as a Dockerfile does, innermost first."""
+    pattern = re.compile(r"\$\{(\w+)(?::\+([^{}]*))?\}")
+    while (match := pattern.search(text)) is not None:
+        name, word = match.group(1), match.group(2)
+        value = args.get(name, "")
+        replacement = (word if value else "") if word is not None else value
+        text = text[: match.start()] + replacement + text[match.end() :]
+    return text
 
 
 def stage_args(stage: list[tuple[str, str]], keyword: str) -> list[str]:
@@ -952,18 +976,75 @@ class TestDockerfile:
 
     def test_base_images_are_pinned_by_version_tag(self) -> None:
         """Every stage's base image carries a full X.Y.Z version tag, never latest."""
-        images = [from_image(stage[0][1]) for stage in dockerfile_stages()]
+        images = [expand(from_image(stage[0][1]), global_args()) for stage in dockerfile_stages()]
         assert [] == [i for i in images if not re.match(r"\d+\.\d+\.\d+", image_tag(i))]
 
     def test_stages_share_one_interpreter(self) -> None:
         """Builder and runtime use the same slim Python image (the venv links to its python)."""
         images = {from_image(stage[0][1]) for stage in dockerfile_stages()}
         assert 1 == len(images)
-        assert "-slim" in image_tag(images.pop())
+        assert "-slim" in image_tag(expand(images.pop(), global_args()))
+
+    def test_base_image_digest_is_a_build_argument(self) -> None:
+        """PYTHON_DIGEST, empty by default, pins both stages to image@digest when set."""
+        digest = "sha256:" + "ab" * 32
+        args = {**global_args(), "PYTHON_DIGEST": digest}
+        images = {expand(from_image(stage[0][1]), args) for stage in dockerfile_stages()}
+        assert "" == global_args()["PYTHON_DIGEST"]
+        assert {f"{global_args()['PYTHON_IMAGE']}@{digest}"} == images
 
     def test_tells_operators_to_pin_the_digest(self) -> None:
-        """A comment shows how to pin the base image's digest."""
-        assert "@sha256:" in DOCKERFILE.read_text(encoding="utf-8")
+        """A comment shows how to find the digest and pass it."""
+        text = DOCKERFILE.read_text(encoding="utf-8")
+        assert ("PYTHON_DIGEST=sha256:" in text, "docker buildx imagetools inspect" in text) == (
+            True,
+            True,
+        )
+
+    def test_oci_labels(self) -> None:
+        """The runtime image carries the OCI annotations, its version the project's."""
+        final = dockerfile_stages()[-1]
+        labels = dict(
+            token.split("=", 1) for token in shlex.split(" ".join(stage_args(final, "LABEL")))
+        )
+        keys = {key.removeprefix("org.opencontainers.image.") for key in labels}
+        expected = {
+            "title",
+            "description",
+            "licenses",
+            "version",
+            "revision",
+            "created",
+            "source",
+            "base.name",
+            "base.digest",
+        }
+        assert expected == keys
+        defaults = dict(a.split("=", 1) for a in stage_args(final, "ARG") if "=" in a)
+        project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+        assert project["project"]["version"] == defaults["VERSION"]
+        assert "${VERSION}" == labels["org.opencontainers.image.version"]
+
+    def test_make_image_passes_the_build_arguments(self) -> None:
+        """`make image` passes the base digest, the project version, the revision and the time."""
+        make = shutil.which("make")
+        assert make is not None
+        digest = "sha256:" + "ab" * 32
+        result = subprocess.run(
+            [make, "--no-print-directory", "-n", "image", f"PYTHON_DIGEST={digest}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        passed = dict(re.findall(r"--build-arg (\w+)=(\S+)", result.stdout))
+        project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+        assert ["PYTHON_DIGEST", "VERSION", "REVISION", "CREATED"] == list(passed)
+        assert (digest, project["project"]["version"]) == (
+            passed["PYTHON_DIGEST"],
+            passed["VERSION"],
+        )
 
     def test_is_multi_stage(self) -> None:
         """A builder stage installs; the runtime stage only copies the virtualenv from it."""
@@ -980,13 +1061,14 @@ class TestDockerfile:
         assert any('"uv==${UV_VERSION}"' in run for run in stage_args(builder, "RUN"))
 
     def test_installs_neither_test_lint_nor_demo_dependencies(self) -> None:
-        """Every uv sync is frozen, skips the dev groups and requests no extra or group."""
+        """Every uv sync is locked, skips the dev groups and requests no extra or group."""
         syncs = [run for run in stage_args(dockerfile_stages()[0], "RUN") if "uv sync" in run]
         assert 2 == len(syncs)
         for run in syncs:
             flags = set(run.split())
-            assert {"--frozen", "--no-dev"} <= flags
+            assert {"--locked", "--no-dev"} <= flags
             assert set() == flags & {
+                "--frozen",
                 "--all-extras",
                 "--extra",
                 "--all-groups",
@@ -1011,17 +1093,12 @@ class TestDockerfile:
         users = stage_args(dockerfile_stages()[-1], "USER")
         assert ["10001:10001"] == users
 
-    def test_healthcheck_calls_healthz_with_python(self) -> None:
-        """HEALTHCHECK requests /healthz on 127.0.0.1 with urllib (slim images lack curl)."""
+    def test_healthcheck_is_the_command_aware_check(self) -> None:
+        """HEALTHCHECK runs `python -m service.healthcheck` (/healthz for run, else healthy)."""
         (check,) = stage_args(dockerfile_stages()[-1], "HEALTHCHECK")
         command = json.loads(check[check.index("CMD") + len("CMD") :])
-        assert ["python", "-c"] == command[:2]
-        assert (
-            "urllib.request" in command[2],
-            "127.0.0.1:" in command[2],
-            "/healthz" in command[2],
-        ) == (True,) * 3
-        assert "'8080'" in command[2]
+        assert ["python", "-m", "service.healthcheck"] == command
+        assert (REPO / "service" / "healthcheck.py").is_file()
 
     def test_entrypoint_is_chat_import_run(self) -> None:
         """ENTRYPOINT is chat-import and the default command is run."""
@@ -1060,6 +1137,7 @@ class TestDockerfile:
             ".env",
             "tests",
             "bench-results",
+            "scripts",
             "**/__pycache__",
             ".pytest_cache",
             ".mypy_cache",
