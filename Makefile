@@ -14,7 +14,7 @@ IMAGE ?= chat-import
 PYTHON_DIGEST ?=
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 
-.PHONY: setup promtool lint test test-fast demo bench schemas image clean
+.PHONY: setup promtool lint test test-fast check demo bench schemas image clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -34,17 +34,22 @@ $(PROMTOOL):
 
 promtool: $(PROMTOOL) ## install promtool into .tools/ (the alert tests run it)
 
-lint: setup ## format check, lint, types, secrets
+lint: setup ## format check, lint, types, secrets, lock up to date
+	$(UV) lock --check
 	$(RUN) ruff format --check service tests bench
 	$(RUN) ruff check service tests bench
 	$(RUN) mypy
-	$(RUN) detect-secrets-hook --baseline .secrets.baseline $$(git ls-files -- service tests bench deploy README.md)
+	$(RUN) detect-secrets-hook --baseline .secrets.baseline $$(git ls-files -- service tests bench deploy scripts README.md)
 
+# pytest exits 5 when it collected no test: make fails on it like on any other non-zero code, so
+# a suite that silently lost its tests does not pass.
 test: setup $(PROMTOOL) ## the whole suite: unit, real broker, emulator over HTTP
 	$(RUN) pytest -q
 
 test-fast: setup $(PROMTOOL) ## only the tests that need no broker
 	$(RUN) pytest -q -m "not kafka"
+
+check: lint test ## what CI runs: every lint, then the whole suite
 
 demo: setup ## the whole pipeline on this machine: embedded broker, emulator, service, sample export
 	$(RUN) chat-import demo
