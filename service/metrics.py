@@ -1,18 +1,58 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Prometheus metrics of one service process (a registry per app, so tests can run several)."""
+"""Prometheus metrics of one service process (a registry per app, so tests can run several).
+
+Besides the service's own ``chat_import_*`` metrics the registry carries the process
+(``process_*``), interpreter (``python_info``) and garbage-collector (``python_gc_*``) metrics
+and ``chat_import_build_info{version}``. Counters and histograms expose no ``_created`` series:
+they double the series count and no query of ours reads them.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from importlib.metadata import PackageNotFoundError, version
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+DISTRIBUTION = "chat-import-service"
+
+
+def service_version() -> str:
+    """The installed version of the service (``"unknown"`` when it is not installed)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "unknown"
 
 
 class Metrics:
     """Every metric the service exposes on ``/metrics``."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, build_version: str | None = None
+    ) -> None:
+        # prometheus-client keeps this switch per process; it is read at every scrape.
+        # (The function has no annotations in prometheus-client.)
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        self.build_info = Info(
+            "chat_import_build", "The running build of the service (always 1)", registry=r
+        )
+        self.build_info.info({"version": build_version or service_version()})
         self.records_consumed = Counter(
             "chat_import_records_consumed",
             "Records read from the input topics",

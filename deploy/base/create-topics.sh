@@ -3,8 +3,10 @@
 # it is, partition count included). Run by the chat-import-topics Job and by deploy/compose.yaml,
 # inside the apache/kafka image.
 #
-# Reads the service's own settings for the brokers and topic names, so the two cannot disagree:
-#   CHAT_IMPORT_KAFKA__BOOTSTRAP_SERVERS, CHAT_IMPORT_TOPICS__{GROUPS,MESSAGES,OUTCOMES,DEAD_LETTER}
+# Reads the service's own settings for the brokers, topic names and largest record, so the two
+# cannot disagree:
+#   CHAT_IMPORT_KAFKA__BOOTSTRAP_SERVERS, CHAT_IMPORT_TOPICS__{GROUPS,MESSAGES,OUTCOMES,DEAD_LETTER},
+#   CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES (the service's producer limit; default 16 MiB, as there)
 # and the sizes:
 #   TOPIC_INPUT_PARTITIONS (both input topics), TOPIC_OUTCOME_PARTITIONS,
 #   TOPIC_DEAD_LETTER_PARTITIONS, TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS
@@ -27,6 +29,10 @@ outcome_partitions="${TOPIC_OUTCOME_PARTITIONS:-$input_partitions}"
 dead_letter_partitions="${TOPIC_DEAD_LETTER_PARTITIONS:-3}"
 replication_factor="${TOPIC_REPLICATION_FACTOR:-3}"
 min_insync="${TOPIC_MIN_INSYNC_REPLICAS:-2}"
+# A dead letter is the unreadable record byte for byte, and an outcome echoes the event's
+# identifiers: the topics the service writes accept what its producer may send (the service sets
+# the same on the dead-letter topic when it creates topics itself).
+max_message_bytes="${CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES:-16777216}"
 
 protocol="$(printf '%s' "${CHAT_IMPORT_KAFKA__SECURITY_PROTOCOL:-PLAINTEXT}" | tr '[:lower:]' '[:upper:]')"
 client_config="${KAFKA_CLIENT_CONFIG:-/tmp/chat-import-client.properties}"
@@ -107,17 +113,23 @@ kafka_topics() {
   fi
 }
 
+# create TOPIC PARTITIONS [--config KEY=VALUE ...]
 create() {
-  echo "topic $1: $2 partitions, replication factor $replication_factor, min.insync.replicas $min_insync"
+  topic="$1"
+  partitions="$2"
+  shift 2
+  echo "topic $topic: $partitions partitions, replication factor $replication_factor, min.insync.replicas $min_insync $*"
   kafka_topics --create --if-not-exists \
-    --topic "$1" --partitions "$2" --replication-factor "$replication_factor" \
-    --config "min.insync.replicas=$min_insync"
+    --topic "$topic" --partitions "$partitions" --replication-factor "$replication_factor" \
+    --config "min.insync.replicas=$min_insync" "$@"
 }
 
 create "${CHAT_IMPORT_TOPICS__GROUPS:-chat-import.groups}" "$input_partitions"
 create "${CHAT_IMPORT_TOPICS__MESSAGES:-chat-import.group-messages}" "$input_partitions"
-create "${CHAT_IMPORT_TOPICS__OUTCOMES:-chat-import.outcomes}" "$outcome_partitions"
-create "${CHAT_IMPORT_TOPICS__DEAD_LETTER:-chat-import.dead-letter}" "$dead_letter_partitions"
+create "${CHAT_IMPORT_TOPICS__OUTCOMES:-chat-import.outcomes}" "$outcome_partitions" \
+  --config "max.message.bytes=$max_message_bytes"
+create "${CHAT_IMPORT_TOPICS__DEAD_LETTER:-chat-import.dead-letter}" "$dead_letter_partitions" \
+  --config "max.message.bytes=$max_message_bytes"
 
 # What exists now, one summary line per topic.
 for topic in "${CHAT_IMPORT_TOPICS__GROUPS:-chat-import.groups}" \

@@ -35,6 +35,7 @@ DEPLOY = REPO / "deploy"
 BASE = DEPLOY / "base"
 DEV = DEPLOY / "overlays" / "dev"
 PRODUCTION = DEPLOY / "overlays" / "production"
+JOBS = DEPLOY / "jobs"
 COMPOSE = DEPLOY / "compose.yaml"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
@@ -100,16 +101,18 @@ SECRET_SETTINGS = {name for name, field in SETTINGS.items() if is_secret(field)}
 
 
 def kustomize_resources(directory: Path) -> list[Doc]:
-    """Return the objects a kustomization brings in: resources (recursively), generated ones.
+    """Return the objects a kustomization brings in: resources, components, generated ones.
 
     A pure-Python stand-in for ``kustomize build`` that is just enough to check references;
-    patches are not applied.
+    patches are not applied. ``test_render.py`` renders with the real kustomize.
     """
     kustomization = load_one(directory / "kustomization.yaml")
     docs: list[Doc] = []
     for entry in kustomization.get("resources", []):
         target = (directory / entry).resolve()
         docs.extend(kustomize_resources(target) if target.is_dir() else load_docs(target))
+    for entry in kustomization.get("components", []):
+        docs.extend(kustomize_resources((directory / entry).resolve()))
     for kind, key in (("ConfigMap", "configMapGenerator"), ("Secret", "secretGenerator")):
         docs.extend(
             {"apiVersion": "v1", "kind": kind, "metadata": {"name": gen["name"]}}
@@ -241,9 +244,33 @@ def dockerfile_stages() -> list[list[tuple[str, str]]]:
     for instruction in dockerfile_instructions():
         if instruction[0] == "FROM":
             stages.append([])
-        assert stages, "the Dockerfile must start with FROM (after ARG/comments)"
+        if not stages:
+            assert "ARG" == instruction[0], "only ARG may come before the first FROM"
+            continue
         stages[-1].append(instruction)
     return stages
+
+
+def global_args() -> dict[str, str]:
+    """The ARGs declared before the first FROM, with their defaults (usable in FROM lines)."""
+    args: dict[str, str] = {}
+    for keyword, arguments in dockerfile_instructions():
+        if keyword == "FROM":
+            break
+        name, _, default = arguments.partition("=")
+        args[name] = default
+    return args
+
+
+def expand(text: str, args: dict[str, str]) -> str:
+    """Expand ``${NAME}`` and ``${NAME:+word}`` as a Dockerfile does, innermost first."""
+    pattern = re.compile(r"\$\{(\w+)(?::\+([^{}]*))?\}")
+    while (match := pattern.search(text)) is not None:
+        name, word = match.group(1), match.group(2)
+        value = args.get(name, "")
+        replacement = (word if value else "") if word is not None else value
+        text = text[: match.start()] + replacement + text[match.end() :]
+    return text
 
 
 def stage_args(stage: list[tuple[str, str]], keyword: str) -> list[str]:
@@ -281,6 +308,13 @@ def image_tag(image: str) -> str:
     return last.split(":", 1)[1] if ":" in last else ""
 
 
+def image_name(image: str) -> str:
+    """Return ``name`` of ``name:tag@digest`` (a registry port is part of the name)."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
 def run_topics_script(tmp_path: Path, env: dict[str, str]) -> tuple[int, list[list[str]]]:
     """Run create-topics.sh against a stand-in kafka-topics.sh that records its arguments."""
     shell = shutil.which("sh")
@@ -312,6 +346,11 @@ def run_topics_script(tmp_path: Path, env: dict[str, str]) -> tuple[int, list[li
 def option(call: list[str], name: str) -> str:
     """Return the value following ``name`` in a recorded command line."""
     return call[call.index(name) + 1]
+
+
+def options(call: list[str], name: str) -> list[str]:
+    """Return the value following every ``name`` in a recorded command line."""
+    return [call[n + 1] for n, word in enumerate(call) if word == name]
 
 
 # --------------------------------------------------------------------------- tests
@@ -449,10 +488,15 @@ class TestDeployment:
             <= spec["template"]["metadata"]["labels"].items()
         )
 
-    def test_image_is_the_one_kustomize_rewrites(self) -> None:
-        """The container's image name is the one the base kustomization pins."""
-        images = [i["name"] for i in load_one(BASE / "kustomization.yaml")["images"]]
-        assert [container()["image"]] == images
+    def test_image_is_the_one_the_overlays_rewrite(self) -> None:
+        """The container names the image chat-import, which each overlay (not the base) rewrites."""
+        rewritten = {
+            overlay.name: [i["name"] for i in load_one(overlay / "kustomization.yaml")["images"]]
+            for overlay in (DEV, PRODUCTION)
+        }
+        assert "chat-import" == container()["image"]
+        assert "images" not in load_one(BASE / "kustomization.yaml")
+        assert {"dev": ["chat-import"], "production": ["chat-import", "apache/kafka"]} == rewritten
 
 
 class TestConfigMap:
@@ -632,12 +676,12 @@ class TestKustomizations:
                         wanted.add(("Secret", source["secretRef"]["name"]))
         assert set() == wanted - present
 
-    @pytest.mark.parametrize("overlay", [BASE, DEV, PRODUCTION], ids=lambda p: p.name)
+    @pytest.mark.parametrize("overlay", [BASE, DEV, PRODUCTION, JOBS], ids=lambda p: p.name)
     def test_images_entries_match_a_container(self, overlay: Path) -> None:
         """Every `images:` entry rewrites an image some container uses."""
         docs = kustomize_resources(overlay)
         used = {
-            c["image"]
+            image_name(c["image"])
             for d in docs
             if d["kind"] in {"Deployment", "Job"}
             for c in d["spec"]["template"]["spec"]["containers"]
@@ -708,6 +752,31 @@ class TestTopicsJob:
             option(c, "--bootstrap-server") for c in calls
         }
 
+    def test_script_sizes_the_output_topics_for_the_largest_record(self, tmp_path: Path) -> None:
+        """Outcomes and dead letters get max.message.bytes = the service's producer limit."""
+        code, calls = run_topics_script(tmp_path, {**base_configmap(), **topics_configmap()})
+        limit = Settings().kafka.max_message_bytes
+        configs = {option(c, "--topic"): options(c, "--config") for c in calls if "--create" in c}
+        expected = {
+            "chat-import.groups": ["min.insync.replicas=2"],
+            "chat-import.group-messages": ["min.insync.replicas=2"],
+            "chat-import.outcomes": ["min.insync.replicas=2", f"max.message.bytes={limit}"],
+            "chat-import.dead-letter": ["min.insync.replicas=2", f"max.message.bytes={limit}"],
+        }
+        assert (0, expected) == (code, configs)
+        assert str(limit) == base_configmap()["CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES"]
+
+    def test_script_follows_a_changed_record_limit(self, tmp_path: Path) -> None:
+        """A different CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES reaches the dead-letter topic."""
+        env = {
+            **base_configmap(),
+            **topics_configmap(),
+            "CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES": "2097152",
+        }
+        _, calls = run_topics_script(tmp_path, env)
+        (dead_letter,) = [c for c in calls if "chat-import.dead-letter" in c and "--create" in c]
+        assert "max.message.bytes=2097152" in options(dead_letter, "--config")
+
     def test_script_refuses_fewer_outcome_partitions_than_inputs(self, tmp_path: Path) -> None:
         """An outcome topic smaller than the inputs is refused before anything is created."""
         env = {**base_configmap(), **topics_configmap(), "TOPIC_OUTCOME_PARTITIONS": "6"}
@@ -760,9 +829,13 @@ class TestOverlays:
         patch = find(patch_docs(DEV), "ConfigMap", "chat-import-topics")["data"]
         assert ("1", "1") == (patch["TOPIC_REPLICATION_FACTOR"], patch["TOPIC_MIN_INSYNC_REPLICAS"])
 
-    def test_production_runs_three_replicas(self) -> None:
-        """The production overlay runs three replicas."""
-        assert 3 == overlay_deployment_patch(PRODUCTION)["spec"]["replicas"]
+    def test_production_keeps_the_base_replica_count(self) -> None:
+        """Production runs the base's three replicas and patches no count of its own.
+
+        The KEDA component removes the count; a patch in the overlay would put it back.
+        """
+        patched = [d for d in patch_docs(PRODUCTION) if d["kind"] == "Deployment"]
+        assert ([], 3) == (patched, deployment()["spec"]["replicas"])
 
     def test_production_uses_the_singapore_endpoint(self) -> None:
         """Production calls Tencent Cloud Chat's Singapore domain."""
@@ -905,18 +978,75 @@ class TestDockerfile:
 
     def test_base_images_are_pinned_by_version_tag(self) -> None:
         """Every stage's base image carries a full X.Y.Z version tag, never latest."""
-        images = [from_image(stage[0][1]) for stage in dockerfile_stages()]
+        images = [expand(from_image(stage[0][1]), global_args()) for stage in dockerfile_stages()]
         assert [] == [i for i in images if not re.match(r"\d+\.\d+\.\d+", image_tag(i))]
 
     def test_stages_share_one_interpreter(self) -> None:
         """Builder and runtime use the same slim Python image (the venv links to its python)."""
         images = {from_image(stage[0][1]) for stage in dockerfile_stages()}
         assert 1 == len(images)
-        assert "-slim" in image_tag(images.pop())
+        assert "-slim" in image_tag(expand(images.pop(), global_args()))
+
+    def test_base_image_digest_is_a_build_argument(self) -> None:
+        """PYTHON_DIGEST, empty by default, pins both stages to image@digest when set."""
+        digest = "sha256:" + "ab" * 32
+        args = {**global_args(), "PYTHON_DIGEST": digest}
+        images = {expand(from_image(stage[0][1]), args) for stage in dockerfile_stages()}
+        assert "" == global_args()["PYTHON_DIGEST"]
+        assert {f"{global_args()['PYTHON_IMAGE']}@{digest}"} == images
 
     def test_tells_operators_to_pin_the_digest(self) -> None:
-        """A comment shows how to pin the base image's digest."""
-        assert "@sha256:" in DOCKERFILE.read_text(encoding="utf-8")
+        """A comment shows how to find the digest and pass it."""
+        text = DOCKERFILE.read_text(encoding="utf-8")
+        assert ("PYTHON_DIGEST=sha256:" in text, "docker buildx imagetools inspect" in text) == (
+            True,
+            True,
+        )
+
+    def test_oci_labels(self) -> None:
+        """The runtime image carries the OCI annotations, its version the project's."""
+        final = dockerfile_stages()[-1]
+        labels = dict(
+            token.split("=", 1) for token in shlex.split(" ".join(stage_args(final, "LABEL")))
+        )
+        keys = {key.removeprefix("org.opencontainers.image.") for key in labels}
+        expected = {
+            "title",
+            "description",
+            "licenses",
+            "version",
+            "revision",
+            "created",
+            "source",
+            "base.name",
+            "base.digest",
+        }
+        assert expected == keys
+        defaults = dict(a.split("=", 1) for a in stage_args(final, "ARG") if "=" in a)
+        project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+        assert project["project"]["version"] == defaults["VERSION"]
+        assert "${VERSION}" == labels["org.opencontainers.image.version"]
+
+    def test_make_image_passes_the_build_arguments(self) -> None:
+        """`make image` passes the base digest, the project version, the revision and the time."""
+        make = shutil.which("make")
+        assert make is not None
+        digest = "sha256:" + "ab" * 32
+        result = subprocess.run(
+            [make, "--no-print-directory", "-n", "image", f"PYTHON_DIGEST={digest}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        passed = dict(re.findall(r"--build-arg (\w+)=(\S+)", result.stdout))
+        project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+        assert ["PYTHON_DIGEST", "VERSION", "REVISION", "CREATED"] == list(passed)
+        assert (digest, project["project"]["version"]) == (
+            passed["PYTHON_DIGEST"],
+            passed["VERSION"],
+        )
 
     def test_is_multi_stage(self) -> None:
         """A builder stage installs; the runtime stage only copies the virtualenv from it."""
@@ -933,13 +1063,14 @@ class TestDockerfile:
         assert any('"uv==${UV_VERSION}"' in run for run in stage_args(builder, "RUN"))
 
     def test_installs_neither_test_lint_nor_demo_dependencies(self) -> None:
-        """Every uv sync is frozen, skips the dev groups and requests no extra or group."""
+        """Every uv sync is locked, skips the dev groups and requests no extra or group."""
         syncs = [run for run in stage_args(dockerfile_stages()[0], "RUN") if "uv sync" in run]
         assert 2 == len(syncs)
         for run in syncs:
             flags = set(run.split())
-            assert {"--frozen", "--no-dev"} <= flags
+            assert {"--locked", "--no-dev"} <= flags
             assert set() == flags & {
+                "--frozen",
                 "--all-extras",
                 "--extra",
                 "--all-groups",
@@ -964,17 +1095,12 @@ class TestDockerfile:
         users = stage_args(dockerfile_stages()[-1], "USER")
         assert ["10001:10001"] == users
 
-    def test_healthcheck_calls_healthz_with_python(self) -> None:
-        """HEALTHCHECK requests /healthz on 127.0.0.1 with urllib (slim images lack curl)."""
+    def test_healthcheck_is_the_command_aware_check(self) -> None:
+        """HEALTHCHECK runs `python -m service.healthcheck` (/healthz for run, else healthy)."""
         (check,) = stage_args(dockerfile_stages()[-1], "HEALTHCHECK")
         command = json.loads(check[check.index("CMD") + len("CMD") :])
-        assert ["python", "-c"] == command[:2]
-        assert (
-            "urllib.request" in command[2],
-            "127.0.0.1:" in command[2],
-            "/healthz" in command[2],
-        ) == (True,) * 3
-        assert "'8080'" in command[2]
+        assert ["python", "-m", "service.healthcheck"] == command
+        assert (REPO / "service" / "healthcheck.py").is_file()
 
     def test_entrypoint_is_chat_import_run(self) -> None:
         """ENTRYPOINT is chat-import and the default command is run."""
@@ -1013,6 +1139,7 @@ class TestDockerfile:
             ".env",
             "tests",
             "bench-results",
+            "scripts",
             "**/__pycache__",
             ".pytest_cache",
             ".mypy_cache",

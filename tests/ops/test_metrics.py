@@ -1,22 +1,23 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""``/metrics`` scraped over HTTP while the service imports end to end."""
+"""The service's metrics registry, and ``/metrics`` scraped over HTTP during an import."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from importlib.metadata import version
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from service.embedded_broker import EmbeddedBroker
 from service.emulator.server import EmulatorServer
+from service.metrics import Metrics
 from tests.integration.events import group_record, message_record
 from tests.integration.harness import make_settings, produce, running, wait_for
-
-pytestmark = [pytest.mark.kafka, pytest.mark.emulator]
 
 GROUPS = ("m1", "m2")
 MESSAGES = 10
@@ -39,6 +40,20 @@ EXPOSED = {
     "chat_import_consumer_lag": "gauge",
     "chat_import_assigned_partitions": "gauge",
     "chat_import_halted": "gauge",
+    "chat_import_build_info": "gauge",
+}
+# Process (Linux /proc), interpreter and garbage-collector metrics on the service's own registry.
+RUNTIME = {
+    "process_cpu_seconds": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_start_time_seconds": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "python_info": "gauge",
+    "python_gc_objects_collected": "counter",
+    "python_gc_objects_uncollectable": "counter",
+    "python_gc_collections": "counter",
 }
 
 
@@ -68,7 +83,64 @@ async def scrape(port: int) -> Scrape:
     return Scrape(response.text)
 
 
+def exposition(metrics: Metrics) -> Scrape:
+    """What ``/metrics`` would serve for this registry now."""
+    return Scrape(generate_latest(metrics.registry).decode())
+
+
+class TestRegistry:
+    """What one ``Metrics()`` exposes before any traffic."""
+
+    def test_every_service_metric_is_registered_with_its_type(self) -> None:
+        """Each chat_import_* metric exists from the start with its type (counter, gauge, ...)."""
+        types = exposition(Metrics()).types
+        assert EXPOSED == {name: kind for name, kind in types.items() if name in EXPOSED}
+
+    def test_process_platform_and_gc_metrics_are_exposed(self) -> None:
+        """process_*, python_info and python_gc_* are on the service's own registry."""
+        types = exposition(Metrics()).types
+        assert RUNTIME == {name: kind for name, kind in types.items() if name in RUNTIME}
+
+    def test_process_metrics_describe_this_process(self) -> None:
+        """The resident memory and open file descriptors are positive numbers."""
+        scrape = exposition(Metrics())
+        assert (True, True) == (
+            scrape.total("process_resident_memory_bytes") > 0,
+            scrape.total("process_open_fds") > 0,
+        )
+
+    def test_build_info_carries_the_installed_version(self) -> None:
+        """chat_import_build_info{version} is 1 with the installed package's version."""
+        samples = exposition(Metrics()).samples["chat_import_build_info"]
+        expected = [({"version": version("chat-import-service")}, 1.0)]
+        assert expected == [(s.labels, s.value) for s in samples]
+
+    def test_build_info_takes_an_explicit_version(self) -> None:
+        """A version passed in is the one exposed."""
+        samples = exposition(Metrics(build_version="1.2.3")).samples["chat_import_build_info"]
+        assert [{"version": "1.2.3"}] == [s.labels for s in samples]
+
+    def test_no_created_series(self) -> None:
+        """Counters and histograms expose no _created series, even once they have children."""
+        metrics = Metrics()
+        metrics.count_outcome("group.import.result", "imported", 0, "provider")
+        metrics.provider_latency.labels("import_group").observe(0.1)
+        metrics.dead_letters.inc()
+        names = set(exposition(metrics).samples)
+        assert set() == {name for name in names if name.endswith("_created")}
+        assert {"chat_import_outcomes_total", "chat_import_dead_letters_total"} <= names
+
+    def test_two_registries_do_not_collide(self) -> None:
+        """Each app gets its own registry: two Metrics() in one process both expose everything."""
+        first, second = exposition(Metrics()), exposition(Metrics())
+        assert first.types == second.types
+
+
+@pytest.mark.kafka
+@pytest.mark.emulator
 class TestMetrics:
+    """``/metrics`` over HTTP while the service runs against the broker and the emulator."""
+
     async def test_counters_move_during_an_import(
         self, kafka_broker: EmbeddedBroker, emulator: EmulatorServer, run_id: str
     ) -> None:
