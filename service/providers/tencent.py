@@ -7,11 +7,18 @@ that it can cut a batch at the moment its call may leave).
 
 The request URL carries the UserSig, so nothing here ever puts a URL, a request or an httpx
 exception text into an error: errors name the API and the failure only.
+
+An answer the adapter cannot read (no ``ErrorCode``, ``FAIL`` with code 0, a result entry that
+is not an object, ``Result`` 0 without ``MsgSeq``, a number that is not one, a result list of
+the wrong length) raises ``AmbiguousProviderError``: the call may have been applied, so the
+engine reads the group's history before it sends anything again. Nothing else escapes: every
+failure is a ``ProviderError``.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -56,6 +63,24 @@ ERROR_CLASSES: Mapping[int, ErrorClass] = {
     limits.RESTRICTED_WORDS: ErrorClass.PERMANENT,
     limits.MESSAGE_TOO_LARGE: ErrorClass.PERMANENT,
 }
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def number(value: object) -> int | None:
+    """An integer as the provider sent it (a JSON integer or a string of digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    return None
+
+
+def _unreadable(api: str, what: str) -> AmbiguousProviderError:
+    return AmbiguousProviderError(0, f"{api}: unreadable answer ({what})")
 
 
 def classify(code: int) -> ErrorClass:
@@ -124,12 +149,15 @@ class TencentProvider:
             body=body,
             count=partial(self._count, api),
         )
-        code = data.get("ErrorCode", 0)
-        if not isinstance(code, int):
+        code = number(data.get("ErrorCode"))
+        if code is None:
             self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response has no integer ErrorCode")
+            raise _unreadable(api, "no integer ErrorCode")
+        if code == 0 and data.get("ActionStatus") == "FAIL":
+            self._count(api, "bad_response")
+            raise _unreadable(api, "ActionStatus FAIL with ErrorCode 0")
         self._count(api, str(code))
-        if code != 0 or data.get("ActionStatus") == "FAIL":
+        if code != 0:
             error_class = classify(code)
             if error_class is ErrorClass.RESIGN:
                 self._user_sig.invalidate()
@@ -162,14 +190,7 @@ class TencentProvider:
         if not isinstance(results, list) or len(results) != len(messages):
             # The call was accepted but the answer does not say which message got which seq.
             raise AmbiguousProviderError(0, f"{IMPORT_GROUP_MSG}: result list does not match")
-        answers: list[MessageResult] = []
-        for item in results:
-            code = int(item.get("Result", 0))
-            if code == 0:
-                answers.append(MessageResult(0, int(item["MsgSeq"]), int(item.get("MsgTime") or 0)))
-            else:
-                answers.append(MessageResult(code, info=_result_info(code)))
-        return answers
+        return [_message_result(index, item) for index, item in enumerate(results)]
 
     async def history(
         self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
@@ -189,18 +210,14 @@ class TencentProvider:
             if exc.error_class is ErrorClass.GROUP_MISSING:
                 return HistoryPage(entries=(), finished=True, group_exists=False)
             raise
-        entries = tuple(
-            HistoryEntry(
-                sender=str(item.get("From_Account", "")),
-                send_time=int(item.get("MsgTimeStamp", 0)),
-                random=int(item.get("MsgRandom", -1)),
-                msg_seq=int(item["MsgSeq"]),
-                msg_time=int(item.get("MsgTimeStamp", 0)),
-                placeholder=int(item.get("IsPlaceMsg") or 0),
-            )
-            for item in data.get("RspMsgList") or []
-            if isinstance(item, dict) and "MsgSeq" in item
-        )
+        listing = data.get("RspMsgList")
+        if listing is None:
+            listing = []
+        if not isinstance(listing, list):
+            raise _unreadable(GROUP_MSG_GET_SIMPLE, "RspMsgList is not a list")
+        entries = tuple(_history_entry(index, item) for index, item in enumerate(listing))
+        if "IsFinished" in data and number(data["IsFinished"]) is None:
+            raise _unreadable(GROUP_MSG_GET_SIMPLE, "IsFinished is not a number")
         finished = len(entries) < body["ReqMsgNumber"]
         return HistoryPage(entries=entries, finished=finished)
 
@@ -223,3 +240,52 @@ _RESULT_INFO = {
 
 def _result_info(code: int) -> str:
     return _RESULT_INFO.get(code, f"the provider refused the message ({code})")
+
+
+def _message_result(index: int, item: object) -> MessageResult:
+    """One ``ImportMsgResult`` entry; ``AmbiguousProviderError`` when it cannot be read."""
+    where = f"ImportMsgResult[{index}]"
+    if not isinstance(item, dict):
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where} is not an object")
+    code = number(item.get("Result"))
+    if code is None:
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where}.Result is missing or not a number")
+    if code != 0:
+        return MessageResult(code, info=_result_info(code))
+    seq = number(item.get("MsgSeq"))
+    if seq is None or seq < 1:
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where} has Result 0 but no MsgSeq")
+    time = number(item.get("MsgTime"))
+    if time is None and item.get("MsgTime") is not None:
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where}.MsgTime is not a number")
+    return MessageResult(0, seq, time)
+
+
+def _history_entry(index: int, item: object) -> HistoryEntry:
+    """One ``RspMsgList`` entry; ``AmbiguousProviderError`` when it cannot be read.
+
+    A placeholder (``IsPlaceMsg`` 1 or 2: deleted, expired, not stored, recalled) may lack its
+    sender, time and Random; a message may not.
+    """
+    where = f"RspMsgList[{index}]"
+    if not isinstance(item, dict):
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, f"{where} is not an object")
+    seq = number(item.get("MsgSeq"))
+    placeholder = number(item.get("IsPlaceMsg") or 0)
+    if seq is None or placeholder is None:
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, f"{where} has no readable MsgSeq or IsPlaceMsg")
+    sender = item.get("From_Account")
+    time = number(item.get("MsgTimeStamp"))
+    random_value = number(item.get("MsgRandom"))
+    if not placeholder and (not isinstance(sender, str) or time is None or random_value is None):
+        raise _unreadable(
+            GROUP_MSG_GET_SIMPLE, f"{where} lacks From_Account, MsgTimeStamp or MsgRandom"
+        )
+    return HistoryEntry(
+        sender=sender if isinstance(sender, str) else "",
+        send_time=time or 0,
+        random=-1 if random_value is None else random_value,
+        msg_seq=seq,
+        msg_time=time or 0,
+        placeholder=placeholder,
+    )

@@ -202,3 +202,88 @@ class TestAnswers:
         tencent._user_sig._clock = lambda: 2_000_000_000.0  # a later second: a different sig
         await tencent.import_group(GroupProfile(GroupId="g", Type="Public", Name="n"))
         assert 2 == len(set(sigs))
+
+
+def answer(body: object) -> httpx.Response:
+    return httpx.Response(200, json=body)
+
+
+def batch_ok(*results: object) -> httpx.Response:
+    return ok(ImportMsgResult=list(results))
+
+
+class TestMalformedAnswers:
+    """An answer the adapter cannot read may hide an applied call: AmbiguousProviderError."""
+
+    @pytest.mark.parametrize(
+        ("response", "why"),
+        [
+            (batch_ok({"MsgTime": 1, "Result": 0}), "Result 0 without MsgSeq"),
+            (batch_ok("seq 1"), "a result entry that is not an object"),
+            (batch_ok({"MsgSeq": "one", "MsgTime": 1, "Result": 0}), "MsgSeq not a number"),
+            (batch_ok({"MsgSeq": 1, "MsgTime": 1, "Result": "zero"}), "Result not a number"),
+            (batch_ok({"MsgSeq": 1, "MsgTime": 1.5, "Result": 0}), "MsgTime not an integer"),
+            (batch_ok({"MsgSeq": True, "MsgTime": 1, "Result": 0}), "MsgSeq a boolean"),
+            (batch_ok({"MsgSeq": 1, "MsgTime": 1}), "no Result"),
+            (
+                answer({"ActionStatus": "OK", "ImportMsgResult": [{"MsgSeq": 1, "Result": 0}]}),
+                "no ErrorCode, read as 0 before",
+            ),
+            (answer({"ActionStatus": "FAIL", "ErrorCode": 0}), "FAIL with ErrorCode 0"),
+            (answer({"ActionStatus": "OK", "ErrorCode": "none"}), "ErrorCode not a number"),
+            (
+                batch_ok(
+                    {"MsgSeq": 1, "MsgTime": 1, "Result": 0},
+                    {"MsgSeq": 2, "MsgTime": 1, "Result": 0},
+                ),
+                "two results for one message",
+            ),
+            (ok(), "no result list"),
+        ],
+    )
+    async def test_import_messages_raises_ambiguous(self, response, why):
+        """Each malformed answer to import_group_msg is ambiguous, never a success or a crash."""
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(lambda r: response).import_messages("g", None, [message(0)])
+        assert ErrorClass.AMBIGUOUS == caught.value.error_class, why
+
+    async def test_a_refused_entry_without_msg_seq_is_fine(self):
+        """A per-message refusal has no MsgSeq: that is the documented shape, not a malformed one."""
+        results = await provider(
+            lambda r: batch_ok({"MsgTime": 1, "Result": 80002})
+        ).import_messages("g", None, [message(0)])
+        assert [80002] == [r.code for r in results]
+
+    async def test_numbers_sent_as_digit_strings_are_read(self):
+        """A number the provider sends as a string of digits is still read as that number."""
+        results = await provider(
+            lambda r: batch_ok({"MsgSeq": "17", "MsgTime": "1620808101", "Result": "0"})
+        ).import_messages("g", None, [message(0)])
+        assert [(0, 17, 1620808101)] == [(r.code, r.msg_seq, r.msg_time) for r in results]
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"RspMsgList": ["not an entry"], "IsFinished": 1},
+            {"RspMsgList": [{"From_Account": "a", "MsgRandom": 1, "MsgTimeStamp": 9}]},
+            {
+                "RspMsgList": [
+                    {"From_Account": "a", "MsgSeq": "x", "MsgRandom": 1, "MsgTimeStamp": 9}
+                ]
+            },
+            {"RspMsgList": [{"From_Account": "a", "MsgSeq": 3, "MsgRandom": 1}]},
+            {"RspMsgList": {"MsgSeq": 3}},
+            {"RspMsgList": [], "IsFinished": "yes"},
+        ],
+    )
+    async def test_history_raises_ambiguous(self, body):
+        """A history page that cannot be read is an error to retry, never a shorter history."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(lambda r: ok(**body)).history("g", None, before_seq=None, limit=20)
+
+    async def test_group_import_without_error_code_is_ambiguous(self):
+        """import_group answered without ErrorCode may have created the group."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(lambda r: answer({"ActionStatus": "OK", "GroupId": "g"})).import_group(
+                GroupProfile(GroupId="g", Type="Public", Name="n")
+            )
