@@ -57,6 +57,7 @@ class HistoryRequest:
     number: int
     max_seq: int | None
     topic_id: str | None
+    with_recalled: bool = False
 
 
 def _invalid(info: str) -> ApiError:
@@ -300,6 +301,13 @@ def parse_history(payload: object) -> HistoryRequest:
     max_seq = _optional_int(data, "ReqMsgSeq")
     if max_seq is not None and max_seq < 0:
         raise _invalid("ReqMsgSeq must not be negative")
+    with_recalled = _optional_int(data, "WithRecalledMsg")
+    if with_recalled not in {None, 0, 1}:
+        raise _invalid("WithRecalledMsg must be 0 or 1")
     return HistoryRequest(
-        group_id=group_id, number=number, max_seq=max_seq, topic_id=_topic_id(data)
+        group_id=group_id,
+        number=number,
+        max_seq=max_seq,
+        topic_id=_topic_id(data),
+        with_recalled=with_recalled == 1,
     )

@@ -336,6 +336,17 @@ class TestHistory:
         expected = [(2, False), (1, True)]
         assert expected == [(m.seq, m.deleted) for m in page]
 
+    def test_recalled_messages_are_left_out_unless_asked_for(self, store: EmulatorStore) -> None:
+        """A recalled message is not pulled by default; WithRecalledMsg brings it back."""
+        store.import_messages(batch(*(msg(CREATED + n) for n in range(1, 4))), now=NOW)
+        store.recall("g1", 2)
+        default = store.history(HistoryRequest("g1", number=20, max_seq=None, topic_id=None))
+        asked = store.history(
+            HistoryRequest("g1", number=20, max_seq=None, topic_id=None, with_recalled=True)
+        )
+        expected = ([3, 1], [(3, False), (2, True), (1, False)])
+        assert expected == ([m.seq for m in default], [(m.seq, m.recalled) for m in asked])
+
     def test_unknown_group_is_10010(self) -> None:
         """History of a group that does not exist is 10010."""
         with pytest.raises(ApiError) as caught:

@@ -182,3 +182,18 @@ class TestHistory:
         request = parse_history({"GroupId": "g", "ReqMsgNumber": 20, "ReqMsgSeq": 7})
         expected = (20, 7)
         assert expected == (request.number, request.max_seq)
+
+    @pytest.mark.parametrize(("flag", "expected"), [(None, False), (0, False), (1, True)])
+    def test_with_recalled_msg_is_0_or_1(self, flag: int | None, expected: bool) -> None:
+        """WithRecalledMsg is optional; 1 asks for recalled messages."""
+        payload: dict[str, Any] = {"GroupId": "g", "ReqMsgNumber": 20}
+        if flag is not None:
+            payload["WithRecalledMsg"] = flag
+        assert expected == parse_history(payload).with_recalled
+
+    def test_with_recalled_msg_of_2_is_10004(self) -> None:
+        """Any other WithRecalledMsg is an invalid parameter naming the field."""
+        code, info = refusal(
+            parse_history, {"GroupId": "g", "ReqMsgNumber": 1, "WithRecalledMsg": 2}
+        )
+        assert (rules.INVALID_PARAMETER, True) == (code, "WithRecalledMsg" in info)
