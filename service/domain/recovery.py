@@ -26,6 +26,8 @@ class HistoryEntry:
     msg_time: int
     # IsPlaceMsg: 0 a message; 1 deleted, expired or not stored; 2 recalled (body empty)
     placeholder: int = 0
+    # IsSystemMsg 1: a message the provider wrote itself, never one of ours
+    system: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,9 +73,20 @@ class ChatProvider(Protocol):
         ...
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
-        """Pull up to ``limit`` messages with seq <= ``before_seq`` (newest when None)."""
+        """Pull up to ``limit`` messages with seq <= ``before_seq`` (newest when None).
+
+        ``with_recalled``: recalled messages come back as placeholders instead of being left
+        out (Tencent ``WithRecalledMsg``; ZIM always returns them as empty messages).
+        ``HistoryPage.finished`` is True only when nothing older than this page is left.
+        """
         ...
 
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:

@@ -45,6 +45,12 @@ IMPORT_GROUP = "import_group"
 IMPORT_GROUP_MSG = "import_group_msg"
 GROUP_MSG_GET_SIMPLE = "group_msg_get_simple"
 
+# group_msg_get_simple's IsFinished: 1 every requested message is in the answer; 0 the answer
+# was cut (messages too long, or more than 20); 2 cut, and the rest has expired.
+IS_FINISHED_CUT = 0
+IS_FINISHED_ALL = 1
+IS_FINISHED_REST_EXPIRED = 2
+
 ERROR_CLASSES: Mapping[int, ErrorClass] = {
     limits.INTERNAL_ERROR: ErrorClass.RETRY,
     60008: ErrorClass.RETRY,  # service timeout
@@ -193,9 +199,21 @@ class TencentProvider:
         return [_message_result(index, item) for index, item in enumerate(results)]
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
-        """``group_msg_get_simple``: up to 20 messages with seq <= ``before_seq``, newest first."""
+        """``group_msg_get_simple``: up to 20 messages with seq <= ``before_seq``, newest first.
+
+        The list is read from ``RspMsgList`` (the sample answer) or ``MsgList`` (the field
+        table). ``IsFinished`` 0 means the provider cut the page (long messages), so a short page
+        is the end only with ``IsFinished`` 1 (or 2: the rest has expired); without
+        ``IsFinished``, a short page is the end.
+        """
         body: dict[str, Any] = {
             "GroupId": group_id,
             "ReqMsgNumber": min(limit, limits.HISTORY_PAGE_SIZE),
@@ -204,22 +222,15 @@ class TencentProvider:
             body["ReqMsgSeq"] = before_seq
         if topic_id is not None:
             body["TopicId"] = topic_id
+        if with_recalled:
+            body["WithRecalledMsg"] = 1
         try:
             data = await self._call(GROUP_MSG_GET_SIMPLE, body)
         except PermanentProviderError as exc:
             if exc.error_class is ErrorClass.GROUP_MISSING:
                 return HistoryPage(entries=(), finished=True, group_exists=False)
             raise
-        listing = data.get("RspMsgList")
-        if listing is None:
-            listing = []
-        if not isinstance(listing, list):
-            raise _unreadable(GROUP_MSG_GET_SIMPLE, "RspMsgList is not a list")
-        entries = tuple(_history_entry(index, item) for index, item in enumerate(listing))
-        if "IsFinished" in data and number(data["IsFinished"]) is None:
-            raise _unreadable(GROUP_MSG_GET_SIMPLE, "IsFinished is not a number")
-        finished = len(entries) < body["ReqMsgNumber"]
-        return HistoryPage(entries=entries, finished=finished)
+        return _history_page(data, requested=body["ReqMsgNumber"])
 
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
         """Every element type the event contract allows is native to Tencent."""
@@ -261,6 +272,26 @@ def _message_result(index: int, item: object) -> MessageResult:
     return MessageResult(0, seq, time)
 
 
+def _history_page(data: Mapping[str, Any], *, requested: int) -> HistoryPage:
+    """A ``group_msg_get_simple`` answer as a page; ``finished`` when nothing older is left."""
+    listing = data.get("RspMsgList")
+    if listing is None:
+        listing = data.get("MsgList")
+    if listing is None:
+        listing = []
+    if not isinstance(listing, list):
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, "the message list is not a list")
+    entries = tuple(_history_entry(index, item) for index, item in enumerate(listing))
+    is_finished = number(data.get("IsFinished", IS_FINISHED_ALL))
+    if is_finished is None:
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, "IsFinished is not a number")
+    if is_finished == IS_FINISHED_ALL:
+        finished = len(entries) < requested
+    else:  # cut short: older messages remain, unless they have all expired
+        finished = is_finished == IS_FINISHED_REST_EXPIRED
+    return HistoryPage(entries=entries, finished=finished)
+
+
 def _history_entry(index: int, item: object) -> HistoryEntry:
     """One ``RspMsgList`` entry; ``AmbiguousProviderError`` when it cannot be read.
 
@@ -272,8 +303,11 @@ def _history_entry(index: int, item: object) -> HistoryEntry:
         raise _unreadable(GROUP_MSG_GET_SIMPLE, f"{where} is not an object")
     seq = number(item.get("MsgSeq"))
     placeholder = number(item.get("IsPlaceMsg") or 0)
-    if seq is None or placeholder is None:
-        raise _unreadable(GROUP_MSG_GET_SIMPLE, f"{where} has no readable MsgSeq or IsPlaceMsg")
+    system = number(item.get("IsSystemMsg") or 0)
+    if seq is None or placeholder is None or system is None:
+        raise _unreadable(
+            GROUP_MSG_GET_SIMPLE, f"{where} has no readable MsgSeq, IsPlaceMsg or IsSystemMsg"
+        )
     sender = item.get("From_Account")
     time = number(item.get("MsgTimeStamp"))
     random_value = number(item.get("MsgRandom"))
@@ -288,4 +322,5 @@ def _history_entry(index: int, item: object) -> HistoryEntry:
         msg_seq=seq,
         msg_time=time or 0,
         placeholder=placeholder,
+        system=system == 1,
     )

@@ -515,13 +515,21 @@ class ZegoProvider:
             self._cursors.popitem(last=False)
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
         """``QueryGroupMsg``: up to ``limit`` (at most 100) messages, newest first.
 
-        ZIM has no topics: ``topic_id`` is ignored and the group's history is read.
+        ZIM has no topics: ``topic_id`` is ignored and the group's history is read. Empty
+        (deleted or recalled) messages always come back, as placeholders (``WithEmptyMsg`` 1),
+        so ``with_recalled`` changes nothing.
         """
-        del topic_id
+        del topic_id, with_recalled
         cursor = 0
         if before_seq is not None:
             cursor = self._cursors.pop((group_id, before_seq), 0)

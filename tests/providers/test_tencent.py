@@ -287,3 +287,76 @@ class TestMalformedAnswers:
             await provider(lambda r: answer({"ActionStatus": "OK", "GroupId": "g"})).import_group(
                 GroupProfile(GroupId="g", Type="Public", Name="n")
             )
+
+
+def history_item(seq: int, **fields: object) -> dict[str, object]:
+    return {
+        "From_Account": "a",
+        "MsgRandom": seq,
+        "MsgSeq": seq,
+        "MsgTimeStamp": 100 + seq,
+        "IsPlaceMsg": 0,
+        "MsgBody": [],
+        **fields,
+    }
+
+
+class TestHistoryPages:
+    async def page(self, before_seq=None, **answer: object):
+        return await provider(lambda r: ok(**answer)).history(
+            "g", None, before_seq=before_seq, limit=20
+        )
+
+    async def test_a_short_page_with_is_finished_0_is_not_the_end(self):
+        """IsFinished 0: the provider cut the page (long messages); older messages remain."""
+        page = await self.page(RspMsgList=[history_item(s) for s in (30, 29, 28)], IsFinished=0)
+        assert (False, [30, 29, 28]) == (page.finished, [e.msg_seq for e in page.entries])
+
+    async def test_a_short_page_with_is_finished_1_is_the_end(self):
+        """IsFinished 1 and fewer than asked for: nothing older is left."""
+        page = await self.page(RspMsgList=[history_item(s) for s in (3, 2)], IsFinished=1)
+        assert page.finished
+
+    async def test_a_full_page_is_not_the_end(self):
+        """Twenty returned as asked: older messages may follow."""
+        page = await self.page(
+            RspMsgList=[history_item(s) for s in range(40, 20, -1)], IsFinished=1
+        )
+        assert not page.finished
+
+    async def test_is_finished_2_is_the_end(self):
+        """IsFinished 2: the rest has expired; nothing older can be matched."""
+        page = await self.page(RspMsgList=[history_item(9)], IsFinished=2)
+        assert page.finished
+
+    async def test_the_list_is_read_from_msg_list_too(self):
+        """The field table names the list MsgList (the sample RspMsgList): both are read."""
+        page = await self.page(MsgList=[history_item(5), history_item(4)], IsFinished=1)
+        assert [5, 4] == [e.msg_seq for e in page.entries]
+
+    async def test_placeholders_and_system_messages_are_marked(self):
+        """IsPlaceMsg 1 / 2 become placeholders (no sender needed); IsSystemMsg 1 a system entry."""
+        page = await self.page(
+            RspMsgList=[
+                history_item(3, IsSystemMsg=1),
+                {"MsgSeq": 2, "IsPlaceMsg": 2, "MsgBody": []},
+                history_item(1, IsPlaceMsg=1),
+            ],
+            IsFinished=1,
+        )
+        assert [(3, 0, True), (2, 2, False), (1, 1, False)] == [
+            (e.msg_seq, e.placeholder, e.system) for e in page.entries
+        ]
+
+    async def test_with_recalled_asks_for_recalled_messages(self):
+        """with_recalled=True sends WithRecalledMsg 1; by default the field is left out."""
+        bodies = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            bodies.append(json.loads(request.content))
+            return ok(RspMsgList=[], IsFinished=1)
+
+        tencent = provider(handler)
+        await tencent.history("g", None, before_seq=None, limit=20)
+        await tencent.history("g", None, before_seq=9, limit=20, with_recalled=True)
+        assert [None, 1] == [body.get("WithRecalledMsg") for body in bodies]

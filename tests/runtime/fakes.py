@@ -64,7 +64,13 @@ class FakeProvider:
         return results
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
         self.calls.append(("group_msg_get_simple", group_id, 0))
         if group_id not in self.groups:
