@@ -8,6 +8,7 @@
         ├── RetryableProviderError    rate limit, 5xx, timeout, 10002: try again later
         │   └── AmbiguousProviderError  the call may have been applied (timeout, reset)
         ├── PermanentProviderError    a documented refusal: becomes a failed outcome
+        │   └── BatchRefusedError     a whole multi-message call refused for one message
         └── ConfigurationError        credentials refused (bad key, bad signature): halt
 
 Catch broadly at the edges (the handler) and narrowly where retrying. Messages never carry a
@@ -57,6 +58,18 @@ class AmbiguousProviderError(RetryableProviderError):
 
 class PermanentProviderError(ProviderError):
     """The provider refused the call with a documented code; retrying gives the same answer."""
+
+
+class BatchRefusedError(PermanentProviderError):
+    """The provider refused a whole call because of one (or some) of its messages.
+
+    ``suspect`` is the position in the call of the message the answer names, when it names
+    one. ``service.domain.isolation.IsolationPlan`` splits the call so only that message fails.
+    """
+
+    def __init__(self, code: int, info: str, *, suspect: int | None = None) -> None:
+        super().__init__(code, info, ErrorClass.PERMANENT)
+        self.suspect = suspect
 
 
 class ConfigurationError(ProviderError):

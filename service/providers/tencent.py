@@ -8,6 +8,10 @@ that it can cut a batch at the moment its call may leave).
 The request URL carries the UserSig, so nothing here ever puts a URL, a request or an httpx
 exception text into an error: errors name the API and the failure only.
 
+A whole ``import_group_msg`` call refused with 10004 or 10020 (one message broke a rule) raises
+``BatchRefusedError``, naming the message when the answer does, so that the engine can isolate
+it (``service.domain.isolation``) instead of failing its batch-mates.
+
 An answer the adapter cannot read (no ``ErrorCode``, ``FAIL`` with code 0, a result entry that
 is not an object, ``Result`` 0 without ``MsgSeq``, a number that is not one, a result list of
 the wrong length) raises ``AmbiguousProviderError``: the call may have been applied, so the
@@ -31,6 +35,7 @@ from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
 from service.errors import (
     AmbiguousProviderError,
+    BatchRefusedError,
     ConfigurationError,
     PermanentProviderError,
     ProviderError,
@@ -83,6 +88,21 @@ def number(value: object) -> int | None:
     if isinstance(value, str) and _INTEGER.fullmatch(value):
         return int(value)
     return None
+
+
+# Codes with which Tencent refuses a whole import_group_msg call for what one message holds.
+BATCH_REFUSAL_CODES: frozenset[int] = frozenset({limits.INVALID_PARAMETER, limits.CONTENT_TOO_LONG})
+# unconfirmed: how ErrorInfo names the offending message; the emulator writes "MsgList[3]....".
+_NAMED_MESSAGE = re.compile(r"MsgList\[(\d+)\]")
+
+
+def suspect_in(info: str, size: int) -> int | None:
+    """The position of the message a refusal's ErrorInfo names, if it names one of ``size``."""
+    found = _NAMED_MESSAGE.search(info)
+    if found is None:
+        return None
+    position = int(found.group(1))
+    return position if position < size else None
 
 
 def _unreadable(api: str, what: str) -> AmbiguousProviderError:
@@ -191,7 +211,14 @@ class TencentProvider:
         }
         if topic_id is not None:
             body["TopicId"] = topic_id
-        data = await self._call(IMPORT_GROUP_MSG, body)
+        try:
+            data = await self._call(IMPORT_GROUP_MSG, body)
+        except PermanentProviderError as exc:
+            if exc.code in BATCH_REFUSAL_CODES:
+                raise BatchRefusedError(
+                    exc.code, exc.info, suspect=suspect_in(exc.info, len(messages))
+                ) from None
+            raise
         results = data.get("ImportMsgResult")
         if not isinstance(results, list) or len(results) != len(messages):
             # The call was accepted but the answer does not say which message got which seq.

@@ -10,6 +10,7 @@ from service.domain.events import GroupMessage, GroupProfile
 from service.domain.retry_policy import ErrorClass
 from service.errors import (
     AmbiguousProviderError,
+    BatchRefusedError,
     ConfigurationError,
     PermanentProviderError,
     ProviderError,
@@ -360,3 +361,43 @@ class TestHistoryPages:
         await tencent.history("g", None, before_seq=None, limit=20)
         await tencent.history("g", None, before_seq=9, limit=20, with_recalled=True)
         assert [None, 1] == [body.get("WithRecalledMsg") for body in bodies]
+
+
+class TestBatchRefusals:
+    def refusing(self, code: int, info: str):
+        return provider(
+            lambda r: httpx.Response(
+                200, json={"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": info}
+            )
+        )
+
+    async def test_a_refusal_naming_a_message_says_which(self):
+        """10004 for the whole call naming MsgList[3]: a BatchRefusedError with suspect 3."""
+        with pytest.raises(BatchRefusedError) as caught:
+            await self.refusing(10004, "MsgList[3].SendTime must be an integer").import_messages(
+                "g", None, [message(n) for n in range(7)]
+            )
+        assert (10004, 3, ErrorClass.PERMANENT) == (
+            caught.value.code,
+            caught.value.suspect,
+            caught.value.error_class,
+        )
+
+    @pytest.mark.parametrize(
+        "info", ["message content too long", "MsgList[9] is bad", "MsgList[-1]"]
+    )
+    async def test_a_refusal_naming_no_message_of_the_call_has_no_suspect(self, info):
+        """10020 without a name, or naming a position the call does not have: suspect None."""
+        with pytest.raises(BatchRefusedError) as caught:
+            await self.refusing(10020, info).import_messages(
+                "g", None, [message(n) for n in range(3)]
+            )
+        assert caught.value.suspect is None
+
+    async def test_a_group_refusal_is_not_a_batch_refusal(self):
+        """10004 on import_group is about the group: a plain PermanentProviderError."""
+        with pytest.raises(PermanentProviderError) as caught:
+            await self.refusing(10004, "Name too long").import_group(
+                GroupProfile(GroupId="g", Type="Public", Name="n")
+            )
+        assert not isinstance(caught.value, BatchRefusedError)
