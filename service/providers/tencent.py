@@ -109,18 +109,48 @@ def _unreadable(api: str, what: str) -> AmbiguousProviderError:
     return AmbiguousProviderError(0, f"{api}: unreadable answer ({what})")
 
 
+# Public REST codes (60000-60999) are about the request or the app, never one event: other than
+# the frequency limits and the service timeout above, each stops all calls with this reason.
+# unconfirmed: our reading of the public error code table (the seeds only point to it).
+PUBLIC_CODES = range(60_000, 61_000)
+USER_SIG_CODES = range(70_000, 71_000)
+PUBLIC_CODE_REASONS: Mapping[int, str] = {
+    60002: "the request URL could not be parsed",
+    60003: "the request body is not valid JSON",
+    60004: "the account or signature in the request URL was refused",
+    60005: "the account or signature in the request URL was refused",
+    60006: "the SDKAppID is not valid: check CHAT_IMPORT_TENCENT__SDK_APP_ID",
+    60010: (
+        "the request needs the app admin: CHAT_IMPORT_TENCENT__ADMIN_IDENTIFIER is not an "
+        "admin account of the app"
+    ),
+    60012: "the request carries no SDKAppID",
+    60016: "the SDKAppID is disabled",
+    60017: "requests are disabled for the app",
+    60020: "the app's plan has expired or been suspended, or does not include this feature",
+    60021: "this machine's IP address is not on the app's REST API allowlist",
+}
+
+
 def classify(code: int) -> ErrorClass:
-    """The handling class of a Tencent error code (700xx other than 70001: configuration)."""
+    """The handling class of a Tencent error code.
+
+    Listed codes take their class; other public codes (600xx) and UserSig codes (700xx) are
+    configuration (stop calling, report); any other code is a permanent refusal of the event.
+    """
     known = ERROR_CLASSES.get(code)
     if known is not None:
         return known
-    if 70000 <= code <= 70999:  # noqa: PLR2004 - the UserSig/account code range
+    if code in PUBLIC_CODES or code in USER_SIG_CODES:
         return ErrorClass.CONFIGURATION
     return ErrorClass.PERMANENT
 
 
 def _error(api: str, code: int, info: str) -> ProviderError:
     error_class = classify(code)
+    if code in PUBLIC_CODES and error_class is ErrorClass.CONFIGURATION:
+        reason = PUBLIC_CODE_REASONS.get(code, "a public error code of the REST API")
+        info = f"{reason} ({code}): {info}" if info else f"{reason} ({code})"
     text = f"{api}: {info}" if info else api
     if error_class is ErrorClass.CONFIGURATION:
         return ConfigurationError(code, text)

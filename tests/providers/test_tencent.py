@@ -15,7 +15,7 @@ from service.errors import (
     PermanentProviderError,
     ProviderError,
 )
-from service.providers.tencent import TencentProvider
+from service.providers.tencent import TencentProvider, classify
 from service.providers.tencent_sig import UserSigCache, verify_user_sig
 
 KEY = "test-secret-key-0123456789abcdef"
@@ -401,3 +401,39 @@ class TestBatchRefusals:
                 GroupProfile(GroupId="g", Type="Public", Name="n")
             )
         assert not isinstance(caught.value, BatchRefusedError)
+
+
+class TestPublicCodes:
+    @pytest.mark.parametrize(
+        ("code", "named"),
+        [
+            (60010, "admin"),
+            (60020, "plan"),
+            (60021, "allowlist"),
+            (60006, "SDKAppID"),
+            (60099, "public error code"),
+        ],
+    )
+    async def test_public_600xx_codes_halt_with_a_clear_reason(self, code, named):
+        """600xx other than frequency limits and timeouts are the app's configuration: halt, say why."""
+        with pytest.raises(ConfigurationError) as caught:
+            await provider(lambda r: fail(code)).import_messages("g", None, [message(0)])
+        assert (code, ErrorClass.CONFIGURATION, True) == (
+            caught.value.code,
+            caught.value.error_class,
+            named in caught.value.info,
+        )
+
+    @pytest.mark.parametrize(
+        ("code", "error_class"),
+        [
+            (60007, ErrorClass.THROTTLED),
+            (60011, ErrorClass.THROTTLED),
+            (60018, ErrorClass.THROTTLED),
+            (60019, ErrorClass.THROTTLED),
+            (60008, ErrorClass.RETRY),
+        ],
+    )
+    def test_frequency_limits_and_timeouts_keep_their_class(self, code, error_class):
+        """The frequency limits back off, the service timeout retries: never a halt."""
+        assert error_class == classify(code)
