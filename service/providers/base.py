@@ -15,6 +15,16 @@ from typing import Protocol
 
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
+from service.domain.validation import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class ApiNames:
+    """The provider's own names of the three APIs, for metric labels and call budgets."""
+
+    import_group: str
+    import_messages: str
+    history: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,16 @@ class ChatProvider(Protocol):
     @property
     def messages_per_call(self) -> int:
         """How many messages one import call takes."""
+        ...
+
+    @property
+    def rules(self) -> Rules:
+        """The provider's limits and refusal codes: what its events are validated with."""
+        ...
+
+    @property
+    def api_names(self) -> ApiNames:
+        """The names of the APIs it calls (Tencent ``import_group_msg``, ZIM ``ImportGroupMsg``)."""
         ...
 
     async def import_group(self, group: GroupProfile) -> GroupResult:

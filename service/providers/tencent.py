@@ -33,6 +33,7 @@ from service.domain import limits
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Rules
 from service.errors import (
     AmbiguousProviderError,
     BatchRefusedError,
@@ -41,7 +42,7 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
-from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
 from service.providers.http_json import post_for_object
 from service.providers.tencent_sig import UserSigCache
 
@@ -91,7 +92,7 @@ def number(value: object) -> int | None:
 
 
 # Codes with which Tencent refuses a whole import_group_msg call for what one message holds.
-BATCH_REFUSAL_CODES: frozenset[int] = frozenset({limits.INVALID_PARAMETER, limits.CONTENT_TOO_LONG})
+BATCH_REFUSAL_CODES: frozenset[int] = Rules().isolatable_codes
 # unconfirmed: how ErrorInfo names the offending message; the emulator writes "MsgList[3]....".
 _NAMED_MESSAGE = re.compile(r"MsgList\[(\d+)\]")
 
@@ -165,8 +166,9 @@ class TencentProvider:
     name = "tencent"
     messages_per_call = limits.MESSAGES_PER_CALL
     group_missing_code = limits.GROUP_NOT_FOUND
+    api_names = ApiNames(IMPORT_GROUP, IMPORT_GROUP_MSG, GROUP_MSG_GET_SIMPLE)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the app's coordinates and its documented edition
         self,
         client: httpx.AsyncClient,
         *,
@@ -174,7 +176,9 @@ class TencentProvider:
         sdk_app_id: int,
         admin_identifier: str,
         user_sig: UserSigCache,
+        message_size_limit: int = limits.MESSAGE_SIZE_LIMIT_2024,
     ) -> None:
+        self.rules = Rules(message_size_limit=message_size_limit)
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._sdk_app_id = sdk_app_id

@@ -81,6 +81,7 @@ import httpx
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Codes, Rules
 from service.errors import (
     AmbiguousProviderError,
     ConfigurationError,
@@ -88,7 +89,7 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
-from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
 from service.providers.http_json import post_for_object
 from service.providers.zego_sign import signed_params
 
@@ -170,6 +171,53 @@ _NO_EQUIVALENT = {
     "TIMFaceElem": "ZIM has no face message type",
     "TIMLocationElem": "ZIM has no location message type",
 }
+
+
+DAY_SECONDS: Final = 86_400
+RETENTION_SETTING: Final = "CHAT_IMPORT_ZEGO__RETENTION_DAYS"
+
+
+def zim_rules(*, retention_days: int) -> Rules:
+    """ZIM's limits and codes, what events are validated with on the ZIM path.
+
+    Parameter errors are code 2 and a message over the size limit 660400001. Only fields ZIM
+    holds are checked (``Type``, ``Introduction``, ``MaxMemberCount``, ``ApplyJoinOption`` and
+    ``SupportTopic`` are not sent); the message size is measured by ``check_element_support`` on
+    the ZIM message as sent. ``SendMessageTime`` may equal now, and may be no older than the
+    plan's retention.
+    """
+    return Rules(
+        provider="ZIM",
+        codes=Codes(
+            invalid_parameter=PARAMETER_ERROR,
+            invalid_group_id=PARAMETER_ERROR,
+            no_permission=PARAMETER_ERROR,
+            message_too_large=MESSAGE_TOO_LARGE,
+        ),
+        message_size_limit=None,
+        send_time_before_now=False,
+        retention_seconds=retention_days * DAY_SECONDS,
+        retention_setting=RETENTION_SETTING,
+        topics=False,
+        group_id_max_bytes=GROUP_ID_MAX_BYTES,
+        reserved_group_id_prefix=GROUP_ID_FORBIDDEN_PREFIX,
+        community_group_id_prefix=None,
+        id_characters=ID_CHARACTERS,
+        owner_required=True,
+        unsupported_group_types=frozenset(),
+        name_max_bytes=GROUP_NAME_MAX_BYTES,
+        introduction_max_bytes=None,
+        notification_max_bytes=GROUP_NOTICE_MAX_BYTES,
+        face_url_max_bytes=GROUP_AVATAR_MAX_BYTES,
+        max_member_count=None,
+        community_max_member_count=None,
+        apply_join_options=None,
+        support_topic=False,
+        attributes_max=ATTRIBUTES_MAX,
+        attribute_key_max_bytes=ATTRIBUTE_KEY_MAX_BYTES,
+        attribute_value_max_bytes=ATTRIBUTE_VALUE_MAX_BYTES,
+        isolatable_codes=frozenset(),
+    )
 
 
 def classify(code: int) -> ErrorClass:
@@ -414,7 +462,8 @@ class ZegoProvider:
 
     name = "zego"
     messages_per_call = 1
-    group_missing_code = 660600001
+    group_missing_code = GROUP_NOT_FOUND
+    api_names = ApiNames(CREATE_GROUP, IMPORT_GROUP_MSG, QUERY_GROUP_MSG)
 
     def __init__(
         self,
@@ -423,7 +472,9 @@ class ZegoProvider:
         base_url: str,
         app_id: int,
         server_secret: str,
+        retention_days: int = 30,
     ) -> None:
+        self.rules = zim_rules(retention_days=retention_days)
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._app_id = app_id

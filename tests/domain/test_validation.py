@@ -7,6 +7,7 @@ import pytest
 from service.domain import limits
 from service.domain.events import EventType, InputRecord
 from service.domain.validation import (
+    Codes,
     Rejection,
     Rules,
     ValidGroupImport,
@@ -203,6 +204,40 @@ class TestMessageRules:
         result = check(event)
         assert isinstance(result, Rejection)
         assert "group_id" in result.info
+
+
+class TestProviderRules:
+    def test_refusals_carry_the_codes_of_the_rules_given(self):
+        """Validation takes one Rules value: its limits and its codes, whatever the provider."""
+        rules = Rules(
+            provider="other",
+            codes=Codes(invalid_parameter=2, invalid_group_id=2, message_too_large=9),
+            name_max_bytes=40,
+            message_size_limit=100,
+        )
+        named = check(group_event(Name="n" * 35), rules=rules)
+        too_long = check(group_event(Name="n" * 41), rules=rules)
+        too_large = check(
+            message_event(MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 200}}]),
+            rules=rules,
+        )
+        assert (True, 2, 9) == (
+            isinstance(named, ValidGroupImport),
+            too_long.code if isinstance(too_long, Rejection) else None,
+            too_large.code if isinstance(too_large, Rejection) else None,
+        )
+
+    def test_default_rules_are_tencents(self):
+        """Rules() keeps today's callers on Tencent's limits and codes."""
+        rules = Rules()
+        assert ("tencent", 10004, 10015, 80002, 12_000, 30) == (
+            rules.provider,
+            rules.codes.invalid_parameter,
+            rules.codes.invalid_group_id,
+            rules.codes.message_too_large,
+            rules.message_size_limit,
+            rules.name_max_bytes,
+        )
 
 
 class TestUnrepresentableValues:

@@ -5,9 +5,11 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Rules
 from service.errors import (
     AmbiguousProviderError,
     BatchRefusedError,
@@ -15,8 +17,11 @@ from service.errors import (
     PermanentProviderError,
     ProviderError,
 )
+from service.providers.base import ApiNames
+from service.providers.factory import build_provider
 from service.providers.tencent import TencentProvider, classify
 from service.providers.tencent_sig import UserSigCache, verify_user_sig
+from service.settings import Settings, TencentSettings
 
 KEY = "test-secret-key-0123456789abcdef"
 
@@ -437,3 +442,25 @@ class TestPublicCodes:
     def test_frequency_limits_and_timeouts_keep_their_class(self, code, error_class):
         """The frequency limits back off, the service timeout retries: never a halt."""
         assert error_class == classify(code)
+
+
+class TestRules:
+    def test_rules_are_tencents_with_the_configured_size_limit(self):
+        """The adapter validates with Tencent's rules; the 2022 edition's 8,000 bytes is a setting."""
+        settings = Settings(
+            tencent=TencentSettings(
+                sdk_app_id=1400000001, secret_key=SecretStr(KEY), message_size_limit=8_000
+            )
+        )
+        built = build_provider(settings, httpx.AsyncClient())
+        assert (Rules(message_size_limit=8_000), 10004, 80002) == (
+            built.rules,
+            built.rules.codes.invalid_parameter,
+            built.rules.codes.message_too_large,
+        )
+
+    def test_api_names_are_tencents(self):
+        """Metric labels and budget keys use Tencent's own API names."""
+        assert ApiNames("import_group", "import_group_msg", "group_msg_get_simple") == (
+            provider(lambda r: ok()).api_names
+        )

@@ -10,9 +10,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.domain.events import GroupMessage, GroupProfile
+from service.domain.events import GroupMessage, GroupProfile, InputRecord
 from service.domain.recovery import HistoryIndex, Verdict
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import (
+    Rejection,
+    Rules,
+    ValidGroupImport,
+    ValidMessageImport,
+    decode_envelope,
+    validate_event,
+)
 from service.errors import (
     AmbiguousProviderError,
     ConfigurationError,
@@ -20,6 +28,7 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
+from service.providers.base import ApiNames
 from service.providers.factory import build_provider
 from service.providers.zego import ZegoProvider, classify, cut_utf8
 from service.providers.zego_sign import verify_signature
@@ -547,3 +556,119 @@ class TestHistory:
             "g", None, before_seq=None, limit=20
         )
         assert 1 == page.entries[0].placeholder
+
+
+NOW = 1_700_000_000
+DAY = 86_400
+
+
+def validate(event: dict[str, Any], rules: Rules, *, key: str = "g-1001", now: int = NOW):
+    raw = json.dumps(event).encode()
+    record = InputRecord("t", 0, 0, key.encode(), raw)
+    return validate_event(record, decode_envelope(raw), now=now, rules=rules)
+
+
+def group_import(**fields: object) -> dict[str, Any]:
+    profile = {"GroupId": "g-1001", "Type": "Public", "Name": "Hiking club", "Owner_Account": "o"}
+    return {"type": "group.import", "event_id": "e", "group": {**profile, **fields}}
+
+
+def message_import(text: str = "hi", send_time: int = NOW - 60, **fields: object) -> dict[str, Any]:
+    return {
+        "type": "group.message.import",
+        "event_id": "m",
+        "group_id": "g-1001",
+        "message": {
+            "From_Account": "leckie",
+            "SendTime": send_time,
+            "MsgBody": [element("TIMTextElem", Text=text)],
+        },
+        **fields,
+    }
+
+
+class TestRules:
+    """Events on the ZIM path are validated with ZIM's limits and codes, not Tencent's."""
+
+    rules = provider(Recorder(ok())).rules
+
+    def test_a_message_of_20_kb_is_valid(self) -> None:
+        """Tencent's 12,000 bytes (80002) do not apply: ZIM takes up to 32 KB."""
+        assert isinstance(validate(message_import("x" * 20_000), self.rules), ValidMessageImport)
+
+    def test_a_50_byte_name_is_valid_and_51_bytes_is_code_2(self) -> None:
+        """GroupName holds 50 bytes (Tencent's Name 30); over it the refusal carries code 2."""
+        accepted = validate(group_import(Name="n" * 50), self.rules)
+        refused = validate(group_import(Name="n" * 51), self.rules)
+        assert (True, 2, True) == (
+            isinstance(accepted, ValidGroupImport),
+            refused.code if isinstance(refused, Rejection) else None,
+            isinstance(refused, Rejection) and "group.Name" in refused.info,
+        )
+
+    def test_fields_zim_does_not_hold_are_not_checked(self) -> None:
+        """MaxMemberCount, ApplyJoinOption and Introduction are not sent to ZIM."""
+        event = group_import(
+            MaxMemberCount=50_000, ApplyJoinOption="Anyone", Introduction="i" * 999
+        )
+        assert isinstance(validate(event, self.rules), ValidGroupImport)
+
+    @pytest.mark.parametrize(
+        ("fields", "named"),
+        [
+            ({"Owner_Account": None}, "Owner_Account"),
+            ({"GroupId": "g" * 33}, "GroupId"),
+            ({"GroupId": "#g"}, "GroupId"),
+            ({"GroupId": "g/1"}, "GroupId"),
+            ({"FaceUrl": "u" * 501}, "FaceUrl"),
+            ({"AppDefinedData": [{"Key": "k" * 17, "Value": "v"}]}, "AppDefinedData[0].Key"),
+        ],
+    )
+    def test_zim_group_limits_are_code_2_before_any_call(self, fields, named) -> None:
+        """What CreateGroup cannot take is refused while validating (detected_by service)."""
+        event = group_import(**fields)
+        key = str(event["group"]["GroupId"])
+        result = validate(event, self.rules, key=key)
+        assert (2, True) == (
+            result.code if isinstance(result, Rejection) else None,
+            isinstance(result, Rejection) and named in result.info,
+        )
+
+    def test_a_topic_is_code_2_while_validating(self) -> None:
+        """ZIM groups have no topics."""
+        result = validate(message_import(topic_id="t"), self.rules)
+        assert (2, True) == (
+            result.code if isinstance(result, Rejection) else None,
+            isinstance(result, Rejection) and "topic_id" in result.info,
+        )
+
+    def test_a_send_time_equal_to_now_is_valid(self) -> None:
+        """ZIM refuses only times later than now."""
+        assert isinstance(validate(message_import(send_time=NOW), self.rules), ValidMessageImport)
+
+    def test_a_send_time_older_than_the_retention_is_code_2_naming_the_setting(self) -> None:
+        """SendMessageTime no earlier than now minus the retention days (30 by default)."""
+        inside = validate(message_import(send_time=NOW - 30 * DAY), self.rules)
+        outside = validate(message_import(send_time=NOW - 30 * DAY - 1), self.rules)
+        assert (True, 2, True) == (
+            isinstance(inside, ValidMessageImport),
+            outside.code if isinstance(outside, Rejection) else None,
+            isinstance(outside, Rejection) and "CHAT_IMPORT_ZEGO__RETENTION_DAYS" in outside.info,
+        )
+
+    def test_the_retention_is_a_setting(self) -> None:
+        """CHAT_IMPORT_ZEGO__RETENTION_DAYS reaches the adapter's rules."""
+        settings = Settings(
+            provider=ProviderName.ZEGO,
+            zego=ZegoSettings(
+                base_url=BASE_URL, app_id=APP_ID, server_secret=SecretStr(SECRET), retention_days=90
+            ),
+        )
+        built = build_provider(settings, httpx.AsyncClient())
+        assert (90 * DAY, 30) == (built.rules.retention_seconds, ZegoSettings().retention_days)
+
+    def test_api_names_are_zims(self) -> None:
+        """Metric labels and budget keys use ZIM's own API names."""
+        assert ApiNames("CreateGroup", "ImportGroupMsg", "QueryGroupMsg") == (
+            provider(Recorder(ok())).api_names
+        )
