@@ -174,7 +174,8 @@ class EmulatorStore:
         return None
 
     def _time_problem(self, group: Group, send_time: int, now: int) -> bool:
-        if send_time <= group.create_time or send_time > now:
+        # "earlier than the current time, and later than the group creation time"
+        if send_time <= group.create_time or send_time >= now:
             return True
         return group.latest_time is not None and send_time < group.latest_time
 

@@ -193,6 +193,8 @@ def parse_import_group(payload: object) -> GroupImportRequest:
     _optional_str(data, "FaceUrl", rules.FACE_URL_MAX_BYTES)
     _max_member_count(data, group_type)
     apply_join = _optional_str(data, "ApplyJoinOption")
+    if apply_join is not None and group_type == rules.COMMUNITY:
+        raise _invalid("ApplyJoinOption is not supported by Community groups")
     if apply_join is not None and apply_join not in rules.APPLY_JOIN_OPTIONS:
         raise _invalid(
             f"ApplyJoinOption {apply_join!r} is not one of "

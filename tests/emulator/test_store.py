@@ -138,10 +138,18 @@ class TestOrdering:
         expected = [rules.INVALID_PARAMETER] * 2
         assert expected == codes(results)
 
-    def test_future_send_time_is_10004(self, store: EmulatorStore) -> None:
-        """A SendTime after now is refused; exactly now is accepted."""
-        results = store.import_messages(batch(msg(NOW), msg(NOW + 1)), now=NOW)
-        expected = [0, rules.INVALID_PARAMETER]
+    def test_send_time_not_earlier_than_now_is_10004(self, store: EmulatorStore) -> None:
+        """Timestamps "must be earlier than the current time": now and later are refused."""
+        results = store.import_messages(batch(msg(NOW - 1), msg(NOW), msg(NOW + 1)), now=NOW)
+        expected = [0, rules.INVALID_PARAMETER, rules.INVALID_PARAMETER]
+        assert expected == codes(results)
+
+    def test_a_group_without_create_time_refuses_earlier_messages(self) -> None:
+        """Without CreateTime the group is created "now": every earlier message is 10004."""
+        store = EmulatorStore()
+        store.import_group(group_request(create_time=None), now=NOW - 10)
+        results = store.import_messages(batch(msg(NOW - 20), msg(NOW - 5)), now=NOW)
+        expected = [rules.INVALID_PARAMETER, 0]
         assert expected == codes(results)
 
     def test_refused_messages_do_not_move_the_latest_time(self, store: EmulatorStore) -> None:

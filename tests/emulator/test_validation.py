@@ -90,6 +90,21 @@ class TestImportGroup:
         expected = "Community"
         assert expected == request.type
 
+    def test_community_ids_of_the_providers_form_are_accepted_for_community(self) -> None:
+        """@TGS#_@TGS#... is how the provider names Community groups: allowed for them only."""
+        community = parse_import_group(group(Type="Community", GroupId="@TGS#_@TGS#c4YHCIIM62CX"))
+        code, _ = refusal(parse_import_group, group(GroupId="@TGS#_@TGS#c4YHCIIM62CX"))
+        expected = ("@TGS#_@TGS#c4YHCIIM62CX", rules.INVALID_GROUP_ID)
+        assert expected == (community.group_id, code)
+
+    def test_apply_join_option_is_10004_for_community(self) -> None:
+        """ApplyJoinOption "is not supported by community groups"."""
+        code, info = refusal(
+            parse_import_group, group(Type="Community", ApplyJoinOption="FreeAccess")
+        )
+        expected = (rules.INVALID_PARAMETER, True)
+        assert expected == (code, "ApplyJoinOption" in info)
+
     def test_avchatroom_is_10007(self) -> None:
         """AVChatRoom does not support import_group: 10007."""
         expected = rules.NO_PERMISSION
