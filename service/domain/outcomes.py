@@ -42,7 +42,9 @@ def imported(  # noqa: PLR0913 - one field per outcome field
     detected_by: DetectedBy = DetectedBy.PROVIDER,
     info: str = "",
 ) -> OutcomeEvent:
-    """The outcome of an event that is at the provider."""
+    """The outcome of an event that is at the provider; the event's warnings join ``info``."""
+    if isinstance(event, ValidGroupImport) and event.warnings:
+        info = "; ".join(part for part in (info, *event.warnings) if part)
     return OutcomeEvent(
         type=_event_type(event).result_type,
         event_id=event.event_id,

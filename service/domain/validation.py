@@ -46,6 +46,8 @@ class ValidGroupImport:
 
     event_id: str
     group: GroupProfile
+    # what the imported outcome's error_info should say although the import is valid
+    warnings: tuple[str, ...] = ()
 
     @property
     def group_id(self) -> str:
@@ -108,7 +110,7 @@ class Rules:
     message_size_limit: int | None = limits.MESSAGE_SIZE_LIMIT_2024
     # Tencent: "earlier than the current time" (a SendTime equal to now is refused); ZIM: "not
     # later than the current time".
-    send_time_before_now: bool = False
+    send_time_before_now: bool = True
     # ZIM: SendMessageTime no earlier than now minus the plan's retention (None: no limit)
     retention_seconds: int | None = None
     retention_setting: str = ""
@@ -129,7 +131,15 @@ class Rules:
     max_member_count: int | None = limits.MAX_MEMBER_COUNT
     community_max_member_count: int | None = limits.COMMUNITY_MAX_MEMBER_COUNT
     apply_join_options: frozenset[str] | None = limits.APPLY_JOIN_OPTIONS
+    # import_group: ApplyJoinOption "is not supported by community groups"
+    apply_join_for_community: bool = False
     support_topic: bool = True
+    # import_group: without CreateTime "the default creation time is the request time", and
+    # import_group_msg refuses messages not later than the group's creation (10004)
+    missing_create_time_warning: str | None = (
+        "group.CreateTime is not set: the provider takes the import time as the group's "
+        "creation time and refuses (10004) every message sent before it"
+    )
     attributes_max: int | None = None
     attribute_key_max_bytes: int | None = None
     attribute_value_max_bytes: int | None = None
@@ -243,8 +253,20 @@ def _check_group_id(group: GroupProfile, rules: Rules) -> Problem:
             code,
             f"group.GroupId is {group_id_bytes} bytes; 1 to {rules.group_id_max_bytes} allowed",
         )
-    if group.GroupId.startswith(rules.reserved_group_id_prefix):
-        return code, f"group.GroupId may not start with {rules.reserved_group_id_prefix!r}"
+    community_form = (
+        rules.community_group_id_prefix is not None
+        and group.Type == "Community"
+        and group.GroupId.startswith(rules.community_group_id_prefix)
+    )
+    if group.GroupId.startswith(rules.reserved_group_id_prefix) and not community_form:
+        allowed = (
+            f" (a Community group's may start with {rules.community_group_id_prefix!r})"
+            if rules.community_group_id_prefix is not None
+            else ""
+        )
+        return code, (
+            f"group.GroupId may not start with {rules.reserved_group_id_prefix!r}{allowed}"
+        )
     if (bad := _bad_character(group.GroupId, rules)) is not None:
         return code, f"group.GroupId holds {bad!r}, a character {rules.provider} IDs cannot hold"
     return None
@@ -307,6 +329,8 @@ def _check_membership(group: GroupProfile, rules: Rules) -> Problem:
     ):
         return code, f"group.MaxMemberCount {group.MaxMemberCount} is outside 1..{maximum}"
     options = rules.apply_join_options
+    if community and group.ApplyJoinOption is not None and not rules.apply_join_for_community:
+        return code, "group.ApplyJoinOption is not supported by Community groups"
     if (
         options is not None
         and group.ApplyJoinOption is not None
@@ -468,7 +492,12 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
         problem = _check_group(event.group, now, rules)
         if problem:
             return reject(*problem)
-        return ValidGroupImport(event_id=event.event_id, group=event.group)
+        warnings = (
+            (rules.missing_create_time_warning,)
+            if event.group.CreateTime is None and rules.missing_create_time_warning
+            else ()
+        )
+        return ValidGroupImport(event_id=event.event_id, group=event.group, warnings=warnings)
     assert isinstance(event, MessageImportEvent)  # noqa: S101 - the model chosen above
     if not event.group_id:
         return reject(codes.invalid_group_id, "group_id is empty")

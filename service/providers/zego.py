@@ -213,6 +213,7 @@ def zim_rules(*, retention_days: int) -> Rules:
         community_max_member_count=None,
         apply_join_options=None,
         support_topic=False,
+        missing_create_time_warning=None,
         attributes_max=ATTRIBUTES_MAX,
         attribute_key_max_bytes=ATTRIBUTE_KEY_MAX_BYTES,
         attribute_value_max_bytes=ATTRIBUTE_VALUE_MAX_BYTES,
