@@ -33,15 +33,27 @@ class BadInputError(ServiceError):
 
 
 class ProviderError(ServiceError):
-    """A provider call that did not return a usable answer; ``error_class`` says what to do."""
+    """A provider call that did not return a usable answer; ``error_class`` says what to do.
+
+    ``request_id`` is the provider's id of the request when its answer gave one (ZIM's
+    ``RequestId``); ``info`` names it too, so that it reaches log lines and failed outcomes.
+    """
 
     default_class = ErrorClass.PERMANENT
 
-    def __init__(self, code: int, info: str, error_class: ErrorClass | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        info: str,
+        error_class: ErrorClass | None = None,
+        *,
+        request_id: str = "",
+    ) -> None:
         super().__init__(f"{code}: {info}")
         self.code = code
         self.info = info
         self.error_class = error_class or self.default_class
+        self.request_id = request_id
 
 
 class RetryableProviderError(ProviderError):

@@ -61,8 +61,11 @@ by seq; ``history(before_seq=...)`` uses the cursor the previous page returned, 
 (group, seq just below that page). Asked for a ``before_seq`` it holds no cursor for, it starts
 from the newest page and returns only the entries at or below ``before_seq``.
 
-Codes and what the service does with them are in ``ERROR_CLASSES``. Nothing here puts a URL,
-a signature or the server secret into an error.
+Codes and what the service does with them are in ``ERROR_CLASSES``. Every error carries the
+answer's ``RequestId`` (``ProviderError.request_id``, and ``[RequestId ...]`` in its text, so it
+reaches log lines and failed outcomes). An answer that cannot be read (no integer ``Code``,
+``Code`` 0 without a ``MsgSeq``, a history entry without one) is ambiguous: the call may have
+been applied. Nothing here puts a URL, a signature or the server secret into an error.
 """
 
 from __future__ import annotations
@@ -226,13 +229,36 @@ def classify(code: int) -> ErrorClass:
     return ERROR_CLASSES.get(code, ErrorClass.PERMANENT)
 
 
-def _error(code: int, info: str) -> ProviderError:
+def _with_request_id(info: str, request_id: str) -> str:
+    return f"{info} [RequestId {request_id}]" if request_id else info
+
+
+def _error(code: int, info: str, request_id: str = "") -> ProviderError:
     error_class = classify(code)
+    text = _with_request_id(info, request_id)
     if error_class is ErrorClass.CONFIGURATION:
-        return ConfigurationError(code, info)
+        return ConfigurationError(code, text, request_id=request_id)
     if error_class in {ErrorClass.PERMANENT, ErrorClass.GROUP_MISSING, ErrorClass.ALREADY_EXISTS}:
-        return PermanentProviderError(code, info, error_class)
-    return RetryableProviderError(code, info, error_class)
+        return PermanentProviderError(code, text, error_class, request_id=request_id)
+    return RetryableProviderError(code, text, error_class, request_id=request_id)
+
+
+def _unreadable(api: str, what: str, request_id: str = "") -> AmbiguousProviderError:
+    """An answer that cannot be read: the call may have been applied."""
+    text = _with_request_id(f"{api}: unreadable answer ({what})", request_id)
+    return AmbiguousProviderError(0, text, request_id=request_id)
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def request_id_of(data: Mapping[str, Any]) -> str:
+    """The answer's ``RequestId`` as text ("" when it has none)."""
+    value = data.get("RequestId")
+    if isinstance(value, str):
+        return value[:64]
+    return str(value) if _integer(value) is not None else ""
 
 
 def describe(api: str, code: int, said: str = "", *, sender: str = "", group_id: str = "") -> str:
@@ -444,17 +470,35 @@ def _history_content(body: object) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _history_entry(item: Mapping[str, Any]) -> HistoryEntry:
-    sender = str(item.get("Sender", ""))
-    seconds = int(item.get("MsgTime") or 0) // 1000
-    message_type = int(item.get("MsgType") or 0)
+def _history_entry(index: int, item: object, request_id: str) -> HistoryEntry:
+    """One ``QueryGroupMsg`` entry; ``AmbiguousProviderError`` when it cannot be read.
+
+    An empty (deleted or recalled) message may lack its sender, time and type; a message may not.
+    """
+    where = f"List[{index}]"
+    if not isinstance(item, dict):
+        raise _unreadable(QUERY_GROUP_MSG, f"{where} is not an object", request_id)
+    seq = _integer(item.get("MsgSeq"))
+    if seq is None:
+        raise _unreadable(QUERY_GROUP_MSG, f"{where} has no integer MsgSeq", request_id)
+    empty = bool(item.get("IsEmpty"))
+    sender = item.get("Sender")
+    time_ms = _integer(item.get("MsgTime"))
+    message_type = _integer(item.get("MsgType"))
+    if not empty and (not isinstance(sender, str) or time_ms is None or message_type is None):
+        raise _unreadable(
+            QUERY_GROUP_MSG, f"{where} lacks a readable Sender, MsgTime or MsgType", request_id
+        )
+    sender = sender if isinstance(sender, str) else ""
+    seconds = (time_ms or 0) // 1000
+    content = _history_content(item.get("MsgBody"))
     return HistoryEntry(
         sender=sender,
         send_time=seconds,
-        random=fingerprint(sender, seconds, message_type, _history_content(item.get("MsgBody"))),
-        msg_seq=int(item["MsgSeq"]),
+        random=fingerprint(sender, seconds, message_type or 0, content),
+        msg_seq=seq,
         msg_time=seconds,
-        placeholder=1 if item.get("IsEmpty") else 0,
+        placeholder=1 if empty else 0,
     )
 
 
@@ -501,14 +545,17 @@ class ZegoProvider:
             body=body,
             count=partial(self._count, api),
         )
-        code = data.get("Code")
-        if not isinstance(code, int) or isinstance(code, bool):
+        request_id = request_id_of(data)
+        code = _integer(data.get("Code"))
+        if code is None:
             self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response has no integer Code")
+            raise _unreadable(api, "no integer Code", request_id)
         self._count(api, str(code))
         if code != OK:
             said = str(data.get("Message") or "")
-            raise _error(code, describe(api, code, said, sender=sender, group_id=group_id))
+            raise _error(
+                code, describe(api, code, said, sender=sender, group_id=group_id), request_id
+            )
         return data
 
     async def import_group(self, group: GroupProfile) -> GroupResult:
@@ -553,10 +600,10 @@ class ZegoProvider:
         data = await self._call(
             IMPORT_GROUP_MSG, body, sender=message.From_Account, group_id=group_id
         )
-        seq = data.get("MsgSeq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
+        seq = _integer(data.get("MsgSeq"))
+        if seq is None or seq < 1:
             # Accepted, but the answer does not say where the message went.
-            raise AmbiguousProviderError(0, f"{IMPORT_GROUP_MSG}: the answer has no MsgSeq")
+            raise _unreadable(IMPORT_GROUP_MSG, "Code 0 but no MsgSeq", request_id_of(data))
         return [MessageResult(OK, seq, message.SendTime)]
 
     def _remember_cursor(self, group_id: str, below_seq: int, cursor: int) -> None:
@@ -597,11 +644,13 @@ class ZegoProvider:
             if exc.error_class is ErrorClass.GROUP_MISSING:
                 return HistoryPage(entries=(), finished=True, group_exists=False)
             raise
-        page = [
-            _history_entry(item)
-            for item in data.get("List") or []
-            if isinstance(item, dict) and isinstance(item.get("MsgSeq"), int)
-        ]
+        request_id = request_id_of(data)
+        listing = data.get("List")
+        if listing is None:
+            listing = []
+        if not isinstance(listing, list):
+            raise _unreadable(QUERY_GROUP_MSG, "List is not a list", request_id)
+        page = [_history_entry(index, item, request_id) for index, item in enumerate(listing)]
         following = data.get("Next")
         following = following if isinstance(following, int) and following > 0 else 0
         if following:

@@ -365,9 +365,9 @@ class TestErrors:
             httpx.Response(200, json={"Message": "?"}),
         ],
     )
-    async def test_unreadable_answers_are_retryable(self, response: httpx.Response) -> None:
-        """Not JSON, not an object, no Code: RetryableProviderError."""
-        with pytest.raises(RetryableProviderError):
+    async def test_unreadable_answers_are_ambiguous(self, response: httpx.Response) -> None:
+        """Not JSON, not an object, no Code: the call may have been applied."""
+        with pytest.raises(AmbiguousProviderError):
             await provider(Recorder(response)).import_messages("g", None, [message()])
 
     async def test_success_without_msg_seq_is_ambiguous(self) -> None:
@@ -672,3 +672,60 @@ class TestRules:
         assert ApiNames("CreateGroup", "ImportGroupMsg", "QueryGroupMsg") == (
             provider(Recorder(ok())).api_names
         )
+
+
+class TestAnswers:
+    """Every answer's RequestId is kept; an answer that cannot be read is ambiguous."""
+
+    async def test_a_refusal_carries_the_request_id(self) -> None:
+        """The error (so the log line and the failed outcome) names ZIM's RequestId."""
+        answer = httpx.Response(
+            200, json={"Code": 660500002, "Message": "not logged in", "RequestId": "343649807"}
+        )
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(Recorder(answer)).import_messages("g", None, [message()])
+        assert ("343649807", True) == (
+            caught.value.request_id,
+            "RequestId 343649807" in caught.value.info,
+        )
+
+    async def test_an_unusable_success_carries_the_request_id(self) -> None:
+        """Code 0 without MsgSeq is ambiguous, and still says which request it was."""
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(Recorder(ok())).import_messages("g", None, [message()])
+        assert ("1", True) == (caught.value.request_id, "RequestId 1" in caught.value.info)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"Message": "?", "RequestId": "9"},
+            {"Code": "0", "MsgSeq": 1, "RequestId": "9"},
+            {"Code": True, "MsgSeq": 1, "RequestId": "9"},
+            {"Code": 0, "MsgSeq": 0, "RequestId": "9"},
+            {"Code": 0, "MsgSeq": "5", "RequestId": "9"},
+        ],
+    )
+    async def test_an_unreadable_answer_is_ambiguous(self, body) -> None:
+        """No integer Code, or a success without a usable MsgSeq: the message may be stored."""
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(Recorder(httpx.Response(200, json=body))).import_messages(
+                "g", None, [message()]
+            )
+        assert ErrorClass.AMBIGUOUS == caught.value.error_class
+
+    @pytest.mark.parametrize(
+        "listing",
+        [
+            ["an entry"],
+            [{"Sender": "a", "MsgType": 1, "MsgBody": "x", "MsgTime": 1000}],
+            [{"Sender": "a", "MsgType": 1, "MsgBody": "x", "MsgSeq": 1, "MsgTime": "soon"}],
+            [{"Sender": "a", "MsgType": "text", "MsgBody": "x", "MsgSeq": 1, "MsgTime": 1000}],
+            {"MsgSeq": 1},
+        ],
+    )
+    async def test_an_unreadable_history_page_is_ambiguous(self, listing) -> None:
+        """A history page that cannot be read is an error to retry, never a shorter history."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(Recorder(ok(Next=0, List=listing))).history(
+                "g", None, before_seq=None, limit=20
+            )
