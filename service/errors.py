@@ -4,6 +4,7 @@
 
     ServiceError
     ├── BadInputError                 a record that is not an event (dead letter)
+    ├── ProducerStartError            the outcome producer cannot start (one line saying why)
     └── ProviderError                 a provider call that did not give an answer to use
         ├── RetryableProviderError    rate limit, 5xx, timeout, 10002: try again later
         │   └── AmbiguousProviderError  the call may have been applied (timeout, reset)
@@ -30,6 +31,10 @@ class BadInputError(ServiceError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ProducerStartError(ServiceError):
+    """The outcome producer could not start; the message is one line saying what to change."""
 
 
 class ProviderError(ServiceError):
