@@ -55,11 +55,17 @@ imported before a crash) counts as imported.
 
 History and recovery: ZIM's history has no Random, so ``HistoryEntry.random`` holds a CRC-32 of
 sender, send time in seconds (``MsgTime // 1000``), message type and ``Message`` as sent, and
-``recovery_key`` computes the same from a pending message. Two identical messages of one sender
-in one second are indistinguishable. ``QueryGroupMsg`` pages with an opaque ``Next`` cursor, not
-by seq; ``history(before_seq=...)`` uses the cursor the previous page returned, kept per
-(group, seq just below that page). Asked for a ``before_seq`` it holds no cursor for, it starts
-from the newest page and returns only the entries at or below ``before_seq``.
+``recovery_key`` computes the same from a pending message. Identical messages (one sender, one
+second, one text) share a fingerprint; ``recovery.match_pending`` matches them as a multiset in
+order, so one copy in the history accounts for one pending message only. No marker of ours is
+added to the message: the seeds document ``ExtendedData`` on the import side only (what
+``QueryGroupMsg`` returns in ``MsgBody`` is unconfirmed), and it is the app's own data that
+clients read (a custom message's ``Ext`` goes there).
+
+``QueryGroupMsg`` pages with an opaque ``Next`` cursor, not by seq; ``history(before_seq=...)``
+uses the cursor the previous page returned, kept per (group, seq just below that page). Asked
+for a ``before_seq`` it holds no cursor for, it starts from the newest page and returns only the
+entries at or below ``before_seq``.
 
 Codes and what the service does with them are in ``ERROR_CLASSES``. Every error carries the
 answer's ``RequestId`` (``ProviderError.request_id``, and ``[RequestId ...]`` in its text, so it

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from service.domain.events import GroupMessage, GroupProfile, InputRecord
-from service.domain.recovery import HistoryIndex, Verdict
+from service.domain.recovery import HistoryIndex, Verdict, match_pending
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import (
     Rejection,
@@ -729,3 +729,19 @@ class TestAnswers:
             await provider(Recorder(ok(Next=0, List=listing))).history(
                 "g", None, before_seq=None, limit=20
             )
+
+
+class TestRecoveryOfIdenticalMessages:
+    async def test_only_the_first_of_two_identical_messages_is_present(self) -> None:
+        """Same sender, second and text: one copy in ZIM's history matches one pending message."""
+        same = message(element("TIMTextElem", Text="ok"), send_time=1_620_808_101)
+        recorder = Recorder(ok(Next=0, List=[entry(9, time_ms=1_620_808_101_400, text="ok")]))
+        zego = provider(recorder)
+        page = await zego.history("g", None, before_seq=None, limit=20)
+        index = HistoryIndex()
+        index.add_page(page.entries, finished=page.finished)
+        key = zego.recovery_key(same, 0)
+        matching = match_pending([key, key], index)
+        assert [(Verdict.PRESENT, 9), (Verdict.ABSENT, None)] == [
+            (m.verdict, m.entry.msg_seq if m.entry else None) for m in matching.matches
+        ]
