@@ -199,6 +199,9 @@ class ZegoSettings(BaseModel):
     app_id: int | None = None
     server_secret: SecretStr | None = None
     calls_per_second: float = Field(default=20, gt=0)
+    # SendMessageTime may be no older than now minus the plan's message retention (days).
+    # unconfirmed default: the seeds give no figure; set the app's own retention.
+    retention_days: int = Field(default=30, ge=1)
 
 
 class PipelineSettings(BaseModel):

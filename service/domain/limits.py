@@ -50,6 +50,8 @@ COMMUNITY_MAX_MEMBER_COUNT: Final = 100_000
 # unconfirmed: custom group IDs are at most 48 bytes and may not use the generated prefix.
 GROUP_ID_MAX_BYTES: Final = 48
 GENERATED_GROUP_ID_PREFIX: Final = "@TGS#"
+# The form of the IDs the provider gives Community groups (import_group sample answer).
+COMMUNITY_GROUP_ID_PREFIX: Final = "@TGS#_"
 
 MESSAGE_TYPES: Final = frozenset({"TIMTextElem", "TIMFaceElem", "TIMLocationElem", "TIMCustomElem"})
 MESSAGE_SIZE_LIMIT_2024: Final = 12_000

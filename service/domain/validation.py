@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -46,6 +46,8 @@ class ValidGroupImport:
 
     event_id: str
     group: GroupProfile
+    # what the imported outcome's error_info should say although the import is valid
+    warnings: tuple[str, ...] = ()
 
     @property
     def group_id(self) -> str:
@@ -84,10 +86,67 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
-class Rules:
-    """The limits that depend on settings."""
+class Codes:
+    """The codes a provider refuses with; the service uses the same ones for its own refusals."""
 
-    message_size_limit: int = limits.MESSAGE_SIZE_LIMIT_2024
+    invalid_parameter: int = limits.INVALID_PARAMETER
+    invalid_group_id: int = limits.INVALID_GROUP_ID
+    no_permission: int = limits.NO_PERMISSION
+    message_too_large: int = limits.MESSAGE_TOO_LARGE
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """One provider's documented limits and the codes of its refusals.
+
+    Each adapter provides its own (``ChatProvider.rules``); ``Rules()`` is Tencent's, the
+    2024 edition. A limit of ``None`` is not checked here: the provider has no such field (it
+    is not sent) or the adapter measures it on what it sends (ZIM's message size).
+    """
+
+    provider: str = "tencent"
+    codes: Codes = field(default_factory=Codes)
+    # --- messages
+    message_size_limit: int | None = limits.MESSAGE_SIZE_LIMIT_2024
+    # Tencent: "earlier than the current time" (a SendTime equal to now is refused); ZIM: "not
+    # later than the current time".
+    send_time_before_now: bool = True
+    # ZIM: SendMessageTime no earlier than now minus the plan's retention (None: no limit)
+    retention_seconds: int | None = None
+    retention_setting: str = ""
+    topics: bool = True
+    # --- groups
+    group_id_max_bytes: int = limits.GROUP_ID_MAX_BYTES
+    reserved_group_id_prefix: str = limits.GENERATED_GROUP_ID_PREFIX
+    # a group ID of this form is the provider's own and is allowed for Community groups
+    community_group_id_prefix: str | None = limits.COMMUNITY_GROUP_ID_PREFIX
+    # characters user and group IDs may hold (None: any)
+    id_characters: frozenset[str] | None = None
+    owner_required: bool = False
+    unsupported_group_types: frozenset[str] = frozenset({limits.UNSUPPORTED_GROUP_TYPE})
+    name_max_bytes: int = limits.NAME_MAX_BYTES
+    introduction_max_bytes: int | None = limits.INTRODUCTION_MAX_BYTES
+    notification_max_bytes: int = limits.NOTIFICATION_MAX_BYTES
+    face_url_max_bytes: int = limits.FACE_URL_MAX_BYTES
+    max_member_count: int | None = limits.MAX_MEMBER_COUNT
+    community_max_member_count: int | None = limits.COMMUNITY_MAX_MEMBER_COUNT
+    apply_join_options: frozenset[str] | None = limits.APPLY_JOIN_OPTIONS
+    # import_group: ApplyJoinOption "is not supported by community groups"
+    apply_join_for_community: bool = False
+    support_topic: bool = True
+    # import_group: without CreateTime "the default creation time is the request time", and
+    # import_group_msg refuses messages not later than the group's creation (10004)
+    missing_create_time_warning: str | None = (
+        "group.CreateTime is not set: the provider takes the import time as the group's "
+        "creation time and refuses (10004) every message sent before it"
+    )
+    attributes_max: int | None = None
+    attribute_key_max_bytes: int | None = None
+    attribute_value_max_bytes: int | None = None
+    # codes with which the provider refuses a whole call for what one of its messages holds
+    isolatable_codes: frozenset[int] = frozenset(
+        {limits.INVALID_PARAMETER, limits.CONTENT_TOO_LONG}
+    )
 
 
 def _reject_constant(name: str) -> float:
@@ -177,57 +236,138 @@ def _unicode_problem(prefix: str, model: GroupProfile | GroupMessage) -> str | N
     return None
 
 
-def _check_group(group: GroupProfile, now: int) -> tuple[int, str] | None:  # noqa: C901, PLR0911, PLR0912 - one branch per documented rule
-    if group.Type not in limits.GROUP_TYPES:
-        allowed = ", ".join(sorted(limits.GROUP_TYPES - {limits.UNSUPPORTED_GROUP_TYPE}))
-        return limits.INVALID_PARAMETER, f"group.Type {group.Type!r} is not one of {allowed}"
-    if group.Type == limits.UNSUPPORTED_GROUP_TYPE:
-        return limits.NO_PERMISSION, "group.Type AVChatRoom: audio-video groups cannot be imported"
+Problem = tuple[int, str] | None
+
+
+def _bad_character(value: str, rules: Rules) -> str | None:
+    if rules.id_characters is None:
+        return None
+    return next((char for char in value if char not in rules.id_characters), None)
+
+
+def _check_group_id(group: GroupProfile, rules: Rules) -> Problem:
+    code = rules.codes.invalid_group_id
     group_id_bytes = limits.utf8_len(group.GroupId)
-    if group_id_bytes == 0 or group_id_bytes > limits.GROUP_ID_MAX_BYTES:
+    if group_id_bytes == 0 or group_id_bytes > rules.group_id_max_bytes:
         return (
-            limits.INVALID_GROUP_ID,
-            f"group.GroupId is {group_id_bytes} bytes; 1 to {limits.GROUP_ID_MAX_BYTES} allowed",
+            code,
+            f"group.GroupId is {group_id_bytes} bytes; 1 to {rules.group_id_max_bytes} allowed",
         )
-    if group.GroupId.startswith(limits.GENERATED_GROUP_ID_PREFIX):
-        return (
-            limits.INVALID_GROUP_ID,
-            f"group.GroupId may not start with {limits.GENERATED_GROUP_ID_PREFIX!r}",
+    community_form = (
+        rules.community_group_id_prefix is not None
+        and group.Type == "Community"
+        and group.GroupId.startswith(rules.community_group_id_prefix)
+    )
+    if group.GroupId.startswith(rules.reserved_group_id_prefix) and not community_form:
+        allowed = (
+            f" (a Community group's may start with {rules.community_group_id_prefix!r})"
+            if rules.community_group_id_prefix is not None
+            else ""
         )
+        return code, (
+            f"group.GroupId may not start with {rules.reserved_group_id_prefix!r}{allowed}"
+        )
+    if (bad := _bad_character(group.GroupId, rules)) is not None:
+        return code, f"group.GroupId holds {bad!r}, a character {rules.provider} IDs cannot hold"
+    return None
+
+
+def _check_owner(group: GroupProfile, rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
+    if group.Owner_Account is None or not group.Owner_Account:
+        if rules.owner_required:
+            return code, f"group.Owner_Account is missing; {rules.provider} requires a group owner"
+        return None
+    if (bad := _bad_character(group.Owner_Account, rules)) is not None:
+        return code, (
+            f"group.Owner_Account holds {bad!r}, a character {rules.provider} user IDs cannot hold"
+        )
+    return None
+
+
+def _check_texts(group: GroupProfile, rules: Rules) -> Problem:
     if not group.Name:
-        return limits.INVALID_PARAMETER, "group.Name is empty"
-    for field, value, maximum in (
-        ("Name", group.Name, limits.NAME_MAX_BYTES),
-        ("Introduction", group.Introduction, limits.INTRODUCTION_MAX_BYTES),
-        ("Notification", group.Notification, limits.NOTIFICATION_MAX_BYTES),
-        ("FaceUrl", group.FaceUrl, limits.FACE_URL_MAX_BYTES),
+        return rules.codes.invalid_parameter, "group.Name is empty"
+    for name, value, maximum in (
+        ("Name", group.Name, rules.name_max_bytes),
+        ("Introduction", group.Introduction, rules.introduction_max_bytes),
+        ("Notification", group.Notification, rules.notification_max_bytes),
+        ("FaceUrl", group.FaceUrl, rules.face_url_max_bytes),
     ):
-        if value is not None and limits.utf8_len(value) > maximum:
+        if value is not None and maximum is not None and limits.utf8_len(value) > maximum:
             size = limits.utf8_len(value)
-            return limits.INVALID_PARAMETER, f"group.{field} is {size} bytes; at most {maximum}"
-    if group.MaxMemberCount is not None:
-        maximum = (
-            limits.COMMUNITY_MAX_MEMBER_COUNT
-            if group.Type == "Community"
-            else limits.MAX_MEMBER_COUNT
-        )
-        if not 1 <= group.MaxMemberCount <= maximum:
-            return (
-                limits.INVALID_PARAMETER,
-                f"group.MaxMemberCount {group.MaxMemberCount} is outside 1..{maximum}",
-            )
-    if group.ApplyJoinOption is not None and group.ApplyJoinOption not in limits.APPLY_JOIN_OPTIONS:
-        return (
-            limits.INVALID_PARAMETER,
+            return rules.codes.invalid_parameter, f"group.{name} is {size} bytes; at most {maximum}"
+    return None
+
+
+def _check_attributes(group: GroupProfile, rules: Rules) -> Problem:
+    items = group.AppDefinedData or []
+    code = rules.codes.invalid_parameter
+    if rules.attributes_max is not None and len(items) > rules.attributes_max:
+        return code, f"group.AppDefinedData has {len(items)} items; at most {rules.attributes_max}"
+    for index, item in enumerate(items):
+        for name, value, maximum in (
+            ("Key", item.Key, rules.attribute_key_max_bytes),
+            ("Value", item.Value, rules.attribute_value_max_bytes),
+        ):
+            if maximum is not None and limits.utf8_len(value) > maximum:
+                size = limits.utf8_len(value)
+                return code, (
+                    f"group.AppDefinedData[{index}].{name} is {size} bytes; at most {maximum}"
+                )
+    return None
+
+
+def _check_membership(group: GroupProfile, rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
+    community = group.Type == "Community"
+    maximum = rules.community_max_member_count if community else rules.max_member_count
+    if (
+        group.MaxMemberCount is not None
+        and maximum is not None
+        and not 1 <= group.MaxMemberCount <= maximum
+    ):
+        return code, f"group.MaxMemberCount {group.MaxMemberCount} is outside 1..{maximum}"
+    options = rules.apply_join_options
+    if community and group.ApplyJoinOption is not None and not rules.apply_join_for_community:
+        return code, "group.ApplyJoinOption is not supported by Community groups"
+    if (
+        options is not None
+        and group.ApplyJoinOption is not None
+        and group.ApplyJoinOption not in options
+    ):
+        return code, (
             f"group.ApplyJoinOption {group.ApplyJoinOption!r} is not one of "
-            + ", ".join(sorted(limits.APPLY_JOIN_OPTIONS)),
+            + ", ".join(sorted(options))
         )
+    return None
+
+
+def _check_group(group: GroupProfile, now: int, rules: Rules) -> Problem:  # noqa: PLR0911 - one return per kind of rule
+    code = rules.codes.invalid_parameter
+    if group.Type not in limits.GROUP_TYPES:
+        allowed = ", ".join(sorted(limits.GROUP_TYPES - rules.unsupported_group_types))
+        return code, f"group.Type {group.Type!r} is not one of {allowed}"
+    if group.Type in rules.unsupported_group_types:
+        return rules.codes.no_permission, (
+            f"group.Type {group.Type}: audio-video groups cannot be imported"
+        )
+    problem = (
+        _check_group_id(group, rules)
+        or _check_owner(group, rules)
+        or _check_texts(group, rules)
+        or _check_membership(group, rules)
+        or _check_attributes(group, rules)
+    )
+    if problem:
+        return problem
     if group.CreateTime is not None and not 0 <= group.CreateTime <= now:
-        return limits.INVALID_PARAMETER, f"group.CreateTime {group.CreateTime} is not in the past"
-    if group.SupportTopic not in (None, 0, 1):
-        return limits.INVALID_PARAMETER, "group.SupportTopic must be 0 or 1"
-    if group.SupportTopic == 1 and group.Type != "Community":
-        return limits.INVALID_PARAMETER, "group.SupportTopic is only valid for Community groups"
+        return code, f"group.CreateTime {group.CreateTime} is not in the past"
+    if rules.support_topic:
+        if group.SupportTopic not in (None, 0, 1):
+            return code, "group.SupportTopic must be 0 or 1"
+        if group.SupportTopic == 1 and group.Type != "Community":
+            return code, "group.SupportTopic is only valid for Community groups"
     return None
 
 
@@ -239,52 +379,78 @@ _REQUIRED_CONTENT = {
 }
 
 
-def _check_message(  # noqa: C901, PLR0911 - one branch per documented rule
-    message: GroupMessage, raw_body: list[Any], now: int, rules: Rules
-) -> tuple[int, str] | None:
-    if not message.From_Account:
-        return limits.INVALID_PARAMETER, "message.From_Account is empty"
+def _check_send_time(message: GroupMessage, now: int, rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
     if message.SendTime <= 0:
-        return limits.INVALID_PARAMETER, f"message.SendTime {message.SendTime} is not a time"
-    if message.SendTime > now:
-        return limits.INVALID_PARAMETER, f"message.SendTime {message.SendTime} is in the future"
-    if message.Random is not None and not 0 <= message.Random <= limits.RANDOM_MAX:
-        return limits.INVALID_PARAMETER, "message.Random is not a 32-bit unsigned integer"
+        return code, f"message.SendTime {message.SendTime} is not a time"
+    if message.SendTime > now or (rules.send_time_before_now and message.SendTime == now):
+        return code, (
+            f"message.SendTime {message.SendTime} is in the future"
+            if message.SendTime > now
+            else f"message.SendTime {message.SendTime} is now; it must be earlier"
+        )
+    if rules.retention_seconds is not None and message.SendTime < now - rules.retention_seconds:
+        days = rules.retention_seconds // 86_400
+        return code, (
+            f"message.SendTime {message.SendTime} is older than the {days}-day retention of "
+            f"the {rules.provider} plan ({rules.retention_setting})"
+        )
+    return None
+
+
+def _check_body(message: GroupMessage, raw_body: list[Any], rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
     if not message.MsgBody:
-        return limits.INVALID_PARAMETER, "message.MsgBody is empty"
+        return code, "message.MsgBody is empty"
     for index, element in enumerate(message.MsgBody):
         if element.MsgType not in limits.MESSAGE_TYPES:
-            return (
-                limits.INVALID_PARAMETER,
-                (
-                    f"message.MsgBody[{index}].MsgType {element.MsgType!r} is not supported "
-                    f"(supported: {', '.join(sorted(limits.MESSAGE_TYPES))})"
-                ),
+            return code, (
+                f"message.MsgBody[{index}].MsgType {element.MsgType!r} is not supported "
+                f"(supported: {', '.join(sorted(limits.MESSAGE_TYPES))})"
             )
-        field, kind = _REQUIRED_CONTENT[element.MsgType]
-        value = element.MsgContent.get(field)
+        name, kind = _REQUIRED_CONTENT[element.MsgType]
+        value = element.MsgContent.get(name)
         valid = (
             isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
             if kind is float
             else isinstance(value, kind) and not isinstance(value, bool)
         )
         if not valid:
-            return (
-                limits.INVALID_PARAMETER,
-                f"message.MsgBody[{index}].MsgContent.{field} is missing or not a {kind.__name__}",
+            return code, (
+                f"message.MsgBody[{index}].MsgContent.{name} is missing or not a {kind.__name__}"
             )
+    return _check_size(raw_body, rules)
+
+
+def _check_size(raw_body: list[Any], rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
     try:
         size = limits.message_body_size(raw_body)
     except UnicodeEncodeError:
-        return limits.INVALID_PARAMETER, "message.MsgBody is not valid Unicode (a lone surrogate)"
+        return code, "message.MsgBody is not valid Unicode (a lone surrogate)"
     except ValueError:
-        return limits.INVALID_PARAMETER, "message.MsgBody holds a number out of range (Infinity)"
-    if size > rules.message_size_limit:
-        return (
-            limits.MESSAGE_TOO_LARGE,
-            f"message.MsgBody is {size} bytes; at most {rules.message_size_limit}",
+        return code, "message.MsgBody holds a number out of range (Infinity)"
+    if rules.message_size_limit is not None and size > rules.message_size_limit:
+        return rules.codes.message_too_large, (
+            f"message.MsgBody is {size} bytes; at most {rules.message_size_limit}"
         )
     return None
+
+
+def _check_message(message: GroupMessage, raw_body: list[Any], now: int, rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
+    if not message.From_Account:
+        return code, "message.From_Account is empty"
+    if (bad := _bad_character(message.From_Account, rules)) is not None:
+        return code, (
+            f"message.From_Account holds {bad!r}, a character {rules.provider} user IDs cannot hold"
+        )
+    problem = _check_send_time(message, now, rules)
+    if problem:
+        return problem
+    if message.Random is not None and not 0 <= message.Random <= limits.RANDOM_MAX:
+        return code, "message.Random is not a 32-bit unsigned integer"
+    return _check_body(message, raw_body, rules)
 
 
 def validate_event(  # noqa: C901, PLR0911 - one return per refusal
@@ -292,6 +458,8 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
 ) -> ValidEvent | Rejection:
     """Apply every documented rule to an event; the result is importable or a ``Rejection``."""
     hint = _group_id_hint(envelope.payload, envelope.type)
+
+    codes = rules.codes
 
     def reject(code: int, info: str) -> Rejection:
         return Rejection(envelope.type, envelope.event_id, hint, code, info)
@@ -302,7 +470,7 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
             envelope.type,
             envelope.event_id,
             None,
-            limits.INVALID_GROUP_ID,
+            codes.invalid_group_id,
             "the group id is not valid Unicode (a lone surrogate escape)",
         )
 
@@ -310,27 +478,32 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
     try:
         event = model.model_validate(envelope.payload)
     except ValidationError as exc:
-        return reject(limits.INVALID_PARAMETER, _describe(exc))
+        return reject(codes.invalid_parameter, _describe(exc))
     key = _key_text(record.key)
     if isinstance(event, GroupImportEvent):
         if key != event.group.GroupId:
             return reject(
-                limits.INVALID_PARAMETER,
+                codes.invalid_parameter,
                 f"record key {key!r} does not equal group.GroupId {event.group.GroupId!r}",
             )
         unicode_problem = _unicode_problem("group", event.group)
         if unicode_problem:
-            return reject(limits.INVALID_PARAMETER, unicode_problem)
-        problem = _check_group(event.group, now)
+            return reject(codes.invalid_parameter, unicode_problem)
+        problem = _check_group(event.group, now, rules)
         if problem:
             return reject(*problem)
-        return ValidGroupImport(event_id=event.event_id, group=event.group)
+        warnings = (
+            (rules.missing_create_time_warning,)
+            if event.group.CreateTime is None and rules.missing_create_time_warning
+            else ()
+        )
+        return ValidGroupImport(event_id=event.event_id, group=event.group, warnings=warnings)
     assert isinstance(event, MessageImportEvent)  # noqa: S101 - the model chosen above
     if not event.group_id:
-        return reject(limits.INVALID_GROUP_ID, "group_id is empty")
+        return reject(codes.invalid_group_id, "group_id is empty")
     if key != event.group_id:
         return reject(
-            limits.INVALID_PARAMETER,
+            codes.invalid_parameter,
             f"record key {key!r} does not equal group_id {event.group_id!r}",
         )
     unicode_problem = _unicode_problem("message", event.message) or (
@@ -339,7 +512,9 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
         else "topic_id is not valid Unicode (a lone surrogate escape)"
     )
     if unicode_problem:
-        return reject(limits.INVALID_PARAMETER, unicode_problem)
+        return reject(codes.invalid_parameter, unicode_problem)
+    if event.topic_id is not None and not rules.topics:
+        return reject(codes.invalid_parameter, f"topic_id: {rules.provider} groups have no topics")
     raw_body = envelope.payload["message"]["MsgBody"]  # validated above: a list of objects
     problem = _check_message(event.message, raw_body, now, rules)
     if problem:

@@ -52,26 +52,43 @@ def import_group_msg(store: EmulatorStore, payload: object, now: int) -> Answer:
     return ok(ImportMsgResult=[_result_entry(result) for result in results])
 
 
+def _placeholder(message: StoredMessage) -> int:
+    if message.deleted:
+        return rules.PLACEHOLDER_DELETED
+    if message.recalled:
+        return rules.PLACEHOLDER_RECALLED
+    return 0
+
+
 def _history_entry(message: StoredMessage) -> Answer:
-    return {
+    placeholder = _placeholder(message)
+    entry: Answer = {
         "From_Account": message.sender,
-        "IsPlaceMsg": 1 if message.deleted else 0,
-        "MsgBody": [] if message.deleted else message.body,
+        "IsPlaceMsg": placeholder,
+        "MsgBody": [] if placeholder else message.body,
         "MsgPriority": rules.IMPORTED_MSG_PRIORITY,
         "MsgRandom": message.random,
         "MsgSeq": message.seq,
         "MsgTimeStamp": message.time,
     }
+    if message.system:
+        entry["IsSystemMsg"] = 1
+    return entry
 
 
 def group_msg_get_simple(store: EmulatorStore, payload: object, now: int) -> Answer:
-    """``group_msg_get_simple``: newest first; every requested message fits, so IsFinished is 1."""
+    """``group_msg_get_simple``: newest first; IsFinished 0 when the page was cut short."""
     del now
     request = parse_history(payload)
     page = store.history(request)
+    is_finished = rules.IS_FINISHED_ALL
+    cut = store.history_page_limit
+    if cut is not None and len(page) > cut:
+        page = page[:cut]
+        is_finished = rules.IS_FINISHED_CUT
     return ok(
         GroupId=request.group_id,
-        IsFinished=1,
+        IsFinished=is_finished,
         RspMsgList=[_history_entry(message) for message in page],
     )
 

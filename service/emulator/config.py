@@ -64,6 +64,9 @@ class EmulatorConfig(BaseModel):
     rate_limit_error_code: int = rules.RATE_LIMITED
     message_size_limit: int = Field(default=rules.MESSAGE_SIZE_LIMIT_2024, gt=0)
     """12,000 bytes (2024 edition); ``rules.MESSAGE_SIZE_LIMIT_2022`` (8,000) for the older one."""
+    history_page_limit: int | None = Field(default=None, ge=1)
+    """At most this many messages per ``group_msg_get_simple`` answer, with ``IsFinished`` 0 when
+    requested ones were held back (the provider cuts pages of long messages); None: no cut."""
     restricted_words: list[str] = Field(default_factory=list)
     """A message whose text contains one of these gets Result 80001 (2022 edition)."""
     dedup_window_seconds: int = Field(default=rules.DEDUP_WINDOW_SECONDS, ge=0)

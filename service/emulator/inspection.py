@@ -68,6 +68,8 @@ def message_view(message: StoredMessage) -> dict[str, Any]:
         "body": message.body,
         "topic_id": message.topic_id,
         "deleted": message.deleted,
+        "recalled": message.recalled,
+        "system": message.system,
     }
 
 
@@ -102,8 +104,24 @@ async def delete_message(state: EmulatorState, request: Request) -> Response:
     return JSONResponse({"group_id": group_id, "message": message_view(message)})
 
 
+async def recall_message(state: EmulatorState, request: Request) -> Response:
+    """Mark one message recalled: history leaves it out, or shows IsPlaceMsg 2 when asked."""
+    group_id = request.path_params["group_id"]
+    seq = request.path_params["seq"]
+    try:
+        message = state.store.recall(group_id, seq)
+    except ApiError as exc:
+        return error_response(404, exc.info)
+    except KeyError:
+        return error_response(404, f"group {group_id!r} has no message {seq}")
+    return JSONResponse({"group_id": group_id, "message": message_view(message)})
+
+
 async def append_message(state: EmulatorState, request: Request) -> Response:
-    """Store one message as given, ignoring the ordering and every other per-message rule."""
+    """Store one message as given, ignoring the ordering and every other per-message rule.
+
+    ``"IsSystemMsg": 1`` in the body stores it as a system message.
+    """
     group_id = request.path_params["group_id"]
     try:
         group = state.store.group(group_id)
@@ -116,8 +134,14 @@ async def append_message(state: EmulatorState, request: Request) -> Response:
         return error_response(400, "body is not JSON")
     except ApiError as exc:
         return error_response(400, exc.info)
-    topic = payload.get("TopicId") if isinstance(payload, dict) else None
-    stored = state.store.append(group, message, topic if isinstance(topic, str) else None)
+    fields = payload if isinstance(payload, dict) else {}
+    topic = fields.get("TopicId")
+    stored = state.store.append(
+        group,
+        message,
+        topic if isinstance(topic, str) else None,
+        system=fields.get("IsSystemMsg") == 1,
+    )
     return JSONResponse({"group_id": group_id, "message": message_view(stored)})
 
 
@@ -176,6 +200,7 @@ def inspection_routes(state: EmulatorState) -> list[Route]:
         ("/groups/{group_id:path}/messages", list_messages, ["GET"]),
         ("/groups/{group_id:path}/messages", append_message, ["POST"]),
         ("/groups/{group_id:path}/messages/{seq:int}/delete", delete_message, ["POST"]),
+        ("/groups/{group_id:path}/messages/{seq:int}/recall", recall_message, ["POST"]),
         ("/faults", get_faults, ["GET"]),
         ("/faults", put_faults, ["PUT"]),
         ("/stats", get_stats, ["GET"]),

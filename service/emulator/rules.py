@@ -50,6 +50,12 @@ MALFORMED_BODY: Final = INVALID_PARAMETER
 RANDOM_MAX: Final = 4_294_967_295  # the ``random`` query parameter and a message's ``Random``
 MESSAGES_PER_CALL: Final = 7
 HISTORY_PAGE_MAX: Final = 20
+# group_msg_get_simple: IsFinished 1 every requested message returned, 0 the answer was cut
+# (messages too long); IsPlaceMsg 1 deleted, expired or not stored, 2 recalled.
+IS_FINISHED_ALL: Final = 1
+IS_FINISHED_CUT: Final = 0
+PLACEHOLDER_DELETED: Final = 1
+PLACEHOLDER_RECALLED: Final = 2
 
 # --- Groups -----------------------------------------------------------------------------------
 AVCHATROOM: Final = "AVChatRoom"

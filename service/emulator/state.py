@@ -29,6 +29,7 @@ def store_for(config: EmulatorConfig) -> EmulatorStore:
         dedup_window_seconds=config.dedup_window_seconds,
         dedup_before_time_check=config.dedup_before_time_check,
         seed=config.faults.seed,
+        history_page_limit=config.history_page_limit,
     )
 
 

@@ -7,6 +7,11 @@ batch-mates are still stored) when its send time breaks the ordering rules (1000
 over the size limit (80002) or its text holds a restricted word (80001). A message whose
 ``Random`` matches a message already in the group sent within the de-duplication window is
 discarded, and the answer is the first message's ``MsgSeq`` and ``MsgTime``.
+
+History shows a deleted message as a placeholder (``IsPlaceMsg`` 1, empty body) and a recalled
+one as ``IsPlaceMsg`` 2 when asked with ``WithRecalledMsg`` 1 (left out otherwise). With
+``history_page_limit`` set, an answer carries at most that many messages and says
+``IsFinished`` 0 when it held back requested ones, as the provider does with long messages.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class StoredMessage:
     topic_id: str | None = None
     random_generated: bool = False
     deleted: bool = False
+    recalled: bool = False
+    system: bool = False
 
 
 @dataclass(slots=True)
@@ -79,7 +86,7 @@ class MessageResult:
 class EmulatorStore:
     """Groups and messages, with the documented import rules."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - one argument per configurable rule
         self,
         *,
         message_size_limit: int = rules.MESSAGE_SIZE_LIMIT_2024,
@@ -87,8 +94,10 @@ class EmulatorStore:
         dedup_window_seconds: int = rules.DEDUP_WINDOW_SECONDS,
         dedup_before_time_check: bool = True,
         seed: int | None = None,
+        history_page_limit: int | None = None,
     ) -> None:
         self.message_size_limit = message_size_limit
+        self.history_page_limit = history_page_limit
         self.restricted_words = tuple(word for word in restricted_words if word)
         self.dedup_window_seconds = dedup_window_seconds
         self.dedup_before_time_check = dedup_before_time_check
@@ -165,7 +174,8 @@ class EmulatorStore:
         return None
 
     def _time_problem(self, group: Group, send_time: int, now: int) -> bool:
-        if send_time <= group.create_time or send_time > now:
+        # "earlier than the current time, and later than the group creation time"
+        if send_time <= group.create_time or send_time >= now:
             return True
         return group.latest_time is not None and send_time < group.latest_time
 
@@ -215,8 +225,18 @@ class EmulatorStore:
             self._import_one(group, message, request.topic_id, now) for message in request.messages
         ]
 
-    def append(self, group: Group, message: MessageImport, topic_id: str | None) -> StoredMessage:
-        """Store ``message`` with the next seq, bypassing every rule (tests use it directly)."""
+    def append(
+        self,
+        group: Group,
+        message: MessageImport,
+        topic_id: str | None,
+        *,
+        system: bool = False,
+    ) -> StoredMessage:
+        """Store ``message`` with the next seq, bypassing every rule (tests use it directly).
+
+        ``system``: a message the provider wrote itself (history flags it ``IsSystemMsg`` 1).
+        """
         generated = message.random is None
         random_value = (
             self._rng.randint(0, rules.RANDOM_MAX) if message.random is None else message.random
@@ -229,6 +249,7 @@ class EmulatorStore:
             body=message.body,
             topic_id=topic_id,
             random_generated=generated,
+            system=system,
         )
         group.messages.append(stored)
         if not generated:
@@ -240,7 +261,10 @@ class EmulatorStore:
     # --- group_msg_get_simple -----------------------------------------------------------------
 
     def history(self, request: HistoryRequest) -> list[StoredMessage]:
-        """Up to ``number`` messages with seq <= ``max_seq`` (if given), newest first."""
+        """Up to ``number`` messages with seq <= ``max_seq`` (if given), newest first.
+
+        Recalled messages are left out unless ``with_recalled`` (then they are placeholders).
+        """
         group = self.group(request.group_id)
         if group.type == rules.AVCHATROOM:
             raise ApiError(rules.NO_PERMISSION, "AVChatRoom groups keep no history")
@@ -258,6 +282,8 @@ class EmulatorStore:
             message = group.messages[index]
             if request.topic_id is not None and message.topic_id != request.topic_id:
                 continue
+            if message.recalled and not request.with_recalled:
+                continue
             page.append(message)
             if len(page) == request.number:
                 break
@@ -272,6 +298,15 @@ class EmulatorStore:
             raise KeyError(seq)
         message = group.messages[seq - 1]
         message.deleted = True
+        return message
+
+    def recall(self, group_id: str, seq: int) -> StoredMessage:
+        """Mark the message recalled (history leaves it out, or shows IsPlaceMsg 2 when asked)."""
+        group = self.group(group_id)
+        if not 1 <= seq <= len(group.messages):
+            raise KeyError(seq)
+        message = group.messages[seq - 1]
+        message.recalled = True
         return message
 
     def reset(self, *, seed: int | None = None) -> None:

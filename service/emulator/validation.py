@@ -57,6 +57,7 @@ class HistoryRequest:
     number: int
     max_seq: int | None
     topic_id: str | None
+    with_recalled: bool = False
 
 
 def _invalid(info: str) -> ApiError:
@@ -192,6 +193,8 @@ def parse_import_group(payload: object) -> GroupImportRequest:
     _optional_str(data, "FaceUrl", rules.FACE_URL_MAX_BYTES)
     _max_member_count(data, group_type)
     apply_join = _optional_str(data, "ApplyJoinOption")
+    if apply_join is not None and group_type == rules.COMMUNITY:
+        raise _invalid("ApplyJoinOption is not supported by Community groups")
     if apply_join is not None and apply_join not in rules.APPLY_JOIN_OPTIONS:
         raise _invalid(
             f"ApplyJoinOption {apply_join!r} is not one of "
@@ -300,6 +303,13 @@ def parse_history(payload: object) -> HistoryRequest:
     max_seq = _optional_int(data, "ReqMsgSeq")
     if max_seq is not None and max_seq < 0:
         raise _invalid("ReqMsgSeq must not be negative")
+    with_recalled = _optional_int(data, "WithRecalledMsg")
+    if with_recalled not in {None, 0, 1}:
+        raise _invalid("WithRecalledMsg must be 0 or 1")
     return HistoryRequest(
-        group_id=group_id, number=number, max_seq=max_seq, topic_id=_topic_id(data)
+        group_id=group_id,
+        number=number,
+        max_seq=max_seq,
+        topic_id=_topic_id(data),
+        with_recalled=with_recalled == 1,
     )

@@ -15,6 +15,16 @@ from typing import Protocol
 
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
+from service.domain.validation import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class ApiNames:
+    """The provider's own names of the three APIs, for metric labels and call budgets."""
+
+    import_group: str
+    import_messages: str
+    history: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,16 @@ class ChatProvider(Protocol):
         """How many messages one import call takes."""
         ...
 
+    @property
+    def rules(self) -> Rules:
+        """The provider's limits and refusal codes: what its events are validated with."""
+        ...
+
+    @property
+    def api_names(self) -> ApiNames:
+        """The names of the APIs it calls (Tencent ``import_group_msg``, ZIM ``ImportGroupMsg``)."""
+        ...
+
     async def import_group(self, group: GroupProfile) -> GroupResult:
         """Create one group with its profile."""
         ...
@@ -73,9 +93,20 @@ class ChatProvider(Protocol):
         ...
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
-        """Pull up to ``limit`` messages with seq <= ``before_seq`` (newest when None)."""
+        """Pull up to ``limit`` messages with seq <= ``before_seq`` (newest when None).
+
+        ``with_recalled``: recalled messages come back as placeholders instead of being left
+        out (Tencent ``WithRecalledMsg``; ZIM always returns them as empty messages).
+        ``HistoryPage.finished`` is True only when nothing older than this page is left.
+        """
         ...
 
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:

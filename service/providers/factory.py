@@ -30,6 +30,7 @@ def build_provider(settings: Settings, client: httpx.AsyncClient) -> ChatProvide
                 secret_key=tencent.secret_key.get_secret_value(),
                 expire=tencent.user_sig_expire_seconds,
             ),
+            message_size_limit=tencent.message_size_limit,
         )
     if settings.provider is ProviderName.ZEGO:
         zego = settings.zego
@@ -40,6 +41,7 @@ def build_provider(settings: Settings, client: httpx.AsyncClient) -> ChatProvide
             base_url=zego.base_url,
             app_id=zego.app_id,
             server_secret=zego.server_secret.get_secret_value(),
+            retention_days=zego.retention_days,
         )
     msg = f"provider {settings.provider.value} is not supported yet"
     raise NotImplementedError(msg)

@@ -7,11 +7,22 @@ that it can cut a batch at the moment its call may leave).
 
 The request URL carries the UserSig, so nothing here ever puts a URL, a request or an httpx
 exception text into an error: errors name the API and the failure only.
+
+A whole ``import_group_msg`` call refused with 10004 or 10020 (one message broke a rule) raises
+``BatchRefusedError``, naming the message when the answer does, so that the engine can isolate
+it (``service.domain.isolation``) instead of failing its batch-mates.
+
+An answer the adapter cannot read (no ``ErrorCode``, ``FAIL`` with code 0, a result entry that
+is not an object, ``Result`` 0 without ``MsgSeq``, a number that is not one, a result list of
+the wrong length) raises ``AmbiguousProviderError``: the call may have been applied, so the
+engine reads the group's history before it sends anything again. Nothing else escapes: every
+failure is a ``ProviderError``.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -22,14 +33,16 @@ from service.domain import limits
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Rules
 from service.errors import (
     AmbiguousProviderError,
+    BatchRefusedError,
     ConfigurationError,
     PermanentProviderError,
     ProviderError,
     RetryableProviderError,
 )
-from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
 from service.providers.http_json import post_for_object
 from service.providers.tencent_sig import UserSigCache
 
@@ -37,6 +50,12 @@ API_PREFIX = "/v4/group_open_http_svc/"
 IMPORT_GROUP = "import_group"
 IMPORT_GROUP_MSG = "import_group_msg"
 GROUP_MSG_GET_SIMPLE = "group_msg_get_simple"
+
+# group_msg_get_simple's IsFinished: 1 every requested message is in the answer; 0 the answer
+# was cut (messages too long, or more than 20); 2 cut, and the rest has expired.
+IS_FINISHED_CUT = 0
+IS_FINISHED_ALL = 1
+IS_FINISHED_REST_EXPIRED = 2
 
 ERROR_CLASSES: Mapping[int, ErrorClass] = {
     limits.INTERNAL_ERROR: ErrorClass.RETRY,
@@ -58,18 +77,81 @@ ERROR_CLASSES: Mapping[int, ErrorClass] = {
 }
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def number(value: object) -> int | None:
+    """An integer as the provider sent it (a JSON integer or a string of digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
+    return None
+
+
+# Codes with which Tencent refuses a whole import_group_msg call for what one message holds.
+BATCH_REFUSAL_CODES: frozenset[int] = Rules().isolatable_codes
+# unconfirmed: how ErrorInfo names the offending message; the emulator writes "MsgList[3]....".
+_NAMED_MESSAGE = re.compile(r"MsgList\[(\d+)\]")
+
+
+def suspect_in(info: str, size: int) -> int | None:
+    """The position of the message a refusal's ErrorInfo names, if it names one of ``size``."""
+    found = _NAMED_MESSAGE.search(info)
+    if found is None:
+        return None
+    position = int(found.group(1))
+    return position if position < size else None
+
+
+def _unreadable(api: str, what: str) -> AmbiguousProviderError:
+    return AmbiguousProviderError(0, f"{api}: unreadable answer ({what})")
+
+
+# Public REST codes (60000-60999) are about the request or the app, never one event: other than
+# the frequency limits and the service timeout above, each stops all calls with this reason.
+# unconfirmed: our reading of the public error code table (the seeds only point to it).
+PUBLIC_CODES = range(60_000, 61_000)
+USER_SIG_CODES = range(70_000, 71_000)
+PUBLIC_CODE_REASONS: Mapping[int, str] = {
+    60002: "the request URL could not be parsed",
+    60003: "the request body is not valid JSON",
+    60004: "the account or signature in the request URL was refused",
+    60005: "the account or signature in the request URL was refused",
+    60006: "the SDKAppID is not valid: check CHAT_IMPORT_TENCENT__SDK_APP_ID",
+    60010: (
+        "the request needs the app admin: CHAT_IMPORT_TENCENT__ADMIN_IDENTIFIER is not an "
+        "admin account of the app"
+    ),
+    60012: "the request carries no SDKAppID",
+    60016: "the SDKAppID is disabled",
+    60017: "requests are disabled for the app",
+    60020: "the app's plan has expired or been suspended, or does not include this feature",
+    60021: "this machine's IP address is not on the app's REST API allowlist",
+}
+
+
 def classify(code: int) -> ErrorClass:
-    """The handling class of a Tencent error code (700xx other than 70001: configuration)."""
+    """The handling class of a Tencent error code.
+
+    Listed codes take their class; other public codes (600xx) and UserSig codes (700xx) are
+    configuration (stop calling, report); any other code is a permanent refusal of the event.
+    """
     known = ERROR_CLASSES.get(code)
     if known is not None:
         return known
-    if 70000 <= code <= 70999:  # noqa: PLR2004 - the UserSig/account code range
+    if code in PUBLIC_CODES or code in USER_SIG_CODES:
         return ErrorClass.CONFIGURATION
     return ErrorClass.PERMANENT
 
 
 def _error(api: str, code: int, info: str) -> ProviderError:
     error_class = classify(code)
+    if code in PUBLIC_CODES and error_class is ErrorClass.CONFIGURATION:
+        reason = PUBLIC_CODE_REASONS.get(code, "a public error code of the REST API")
+        info = f"{reason} ({code}): {info}" if info else f"{reason} ({code})"
     text = f"{api}: {info}" if info else api
     if error_class is ErrorClass.CONFIGURATION:
         return ConfigurationError(code, text)
@@ -84,8 +166,9 @@ class TencentProvider:
     name = "tencent"
     messages_per_call = limits.MESSAGES_PER_CALL
     group_missing_code = limits.GROUP_NOT_FOUND
+    api_names = ApiNames(IMPORT_GROUP, IMPORT_GROUP_MSG, GROUP_MSG_GET_SIMPLE)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the app's coordinates and its documented edition
         self,
         client: httpx.AsyncClient,
         *,
@@ -93,7 +176,9 @@ class TencentProvider:
         sdk_app_id: int,
         admin_identifier: str,
         user_sig: UserSigCache,
+        message_size_limit: int = limits.MESSAGE_SIZE_LIMIT_2024,
     ) -> None:
+        self.rules = Rules(message_size_limit=message_size_limit)
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._sdk_app_id = sdk_app_id
@@ -124,12 +209,15 @@ class TencentProvider:
             body=body,
             count=partial(self._count, api),
         )
-        code = data.get("ErrorCode", 0)
-        if not isinstance(code, int):
+        code = number(data.get("ErrorCode"))
+        if code is None:
             self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response has no integer ErrorCode")
+            raise _unreadable(api, "no integer ErrorCode")
+        if code == 0 and data.get("ActionStatus") == "FAIL":
+            self._count(api, "bad_response")
+            raise _unreadable(api, "ActionStatus FAIL with ErrorCode 0")
         self._count(api, str(code))
-        if code != 0 or data.get("ActionStatus") == "FAIL":
+        if code != 0:
             error_class = classify(code)
             if error_class is ErrorClass.RESIGN:
                 self._user_sig.invalidate()
@@ -157,24 +245,36 @@ class TencentProvider:
         }
         if topic_id is not None:
             body["TopicId"] = topic_id
-        data = await self._call(IMPORT_GROUP_MSG, body)
+        try:
+            data = await self._call(IMPORT_GROUP_MSG, body)
+        except PermanentProviderError as exc:
+            if exc.code in BATCH_REFUSAL_CODES:
+                raise BatchRefusedError(
+                    exc.code, exc.info, suspect=suspect_in(exc.info, len(messages))
+                ) from None
+            raise
         results = data.get("ImportMsgResult")
         if not isinstance(results, list) or len(results) != len(messages):
             # The call was accepted but the answer does not say which message got which seq.
             raise AmbiguousProviderError(0, f"{IMPORT_GROUP_MSG}: result list does not match")
-        answers: list[MessageResult] = []
-        for item in results:
-            code = int(item.get("Result", 0))
-            if code == 0:
-                answers.append(MessageResult(0, int(item["MsgSeq"]), int(item.get("MsgTime") or 0)))
-            else:
-                answers.append(MessageResult(code, info=_result_info(code)))
-        return answers
+        return [_message_result(index, item) for index, item in enumerate(results)]
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
-        """``group_msg_get_simple``: up to 20 messages with seq <= ``before_seq``, newest first."""
+        """``group_msg_get_simple``: up to 20 messages with seq <= ``before_seq``, newest first.
+
+        The list is read from ``RspMsgList`` (the sample answer) or ``MsgList`` (the field
+        table). ``IsFinished`` 0 means the provider cut the page (long messages), so a short page
+        is the end only with ``IsFinished`` 1 (or 2: the rest has expired); without
+        ``IsFinished``, a short page is the end.
+        """
         body: dict[str, Any] = {
             "GroupId": group_id,
             "ReqMsgNumber": min(limit, limits.HISTORY_PAGE_SIZE),
@@ -183,26 +283,15 @@ class TencentProvider:
             body["ReqMsgSeq"] = before_seq
         if topic_id is not None:
             body["TopicId"] = topic_id
+        if with_recalled:
+            body["WithRecalledMsg"] = 1
         try:
             data = await self._call(GROUP_MSG_GET_SIMPLE, body)
         except PermanentProviderError as exc:
             if exc.error_class is ErrorClass.GROUP_MISSING:
                 return HistoryPage(entries=(), finished=True, group_exists=False)
             raise
-        entries = tuple(
-            HistoryEntry(
-                sender=str(item.get("From_Account", "")),
-                send_time=int(item.get("MsgTimeStamp", 0)),
-                random=int(item.get("MsgRandom", -1)),
-                msg_seq=int(item["MsgSeq"]),
-                msg_time=int(item.get("MsgTimeStamp", 0)),
-                placeholder=int(item.get("IsPlaceMsg") or 0),
-            )
-            for item in data.get("RspMsgList") or []
-            if isinstance(item, dict) and "MsgSeq" in item
-        )
-        finished = len(entries) < body["ReqMsgNumber"]
-        return HistoryPage(entries=entries, finished=finished)
+        return _history_page(data, requested=body["ReqMsgNumber"])
 
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
         """Every element type the event contract allows is native to Tencent."""
@@ -223,3 +312,76 @@ _RESULT_INFO = {
 
 def _result_info(code: int) -> str:
     return _RESULT_INFO.get(code, f"the provider refused the message ({code})")
+
+
+def _message_result(index: int, item: object) -> MessageResult:
+    """One ``ImportMsgResult`` entry; ``AmbiguousProviderError`` when it cannot be read."""
+    where = f"ImportMsgResult[{index}]"
+    if not isinstance(item, dict):
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where} is not an object")
+    code = number(item.get("Result"))
+    if code is None:
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where}.Result is missing or not a number")
+    if code != 0:
+        return MessageResult(code, info=_result_info(code))
+    seq = number(item.get("MsgSeq"))
+    if seq is None or seq < 1:
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where} has Result 0 but no MsgSeq")
+    time = number(item.get("MsgTime"))
+    if time is None and item.get("MsgTime") is not None:
+        raise _unreadable(IMPORT_GROUP_MSG, f"{where}.MsgTime is not a number")
+    return MessageResult(0, seq, time)
+
+
+def _history_page(data: Mapping[str, Any], *, requested: int) -> HistoryPage:
+    """A ``group_msg_get_simple`` answer as a page; ``finished`` when nothing older is left."""
+    listing = data.get("RspMsgList")
+    if listing is None:
+        listing = data.get("MsgList")
+    if listing is None:
+        listing = []
+    if not isinstance(listing, list):
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, "the message list is not a list")
+    entries = tuple(_history_entry(index, item) for index, item in enumerate(listing))
+    is_finished = number(data.get("IsFinished", IS_FINISHED_ALL))
+    if is_finished is None:
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, "IsFinished is not a number")
+    if is_finished == IS_FINISHED_ALL:
+        finished = len(entries) < requested
+    else:  # cut short: older messages remain, unless they have all expired
+        finished = is_finished == IS_FINISHED_REST_EXPIRED
+    return HistoryPage(entries=entries, finished=finished)
+
+
+def _history_entry(index: int, item: object) -> HistoryEntry:
+    """One ``RspMsgList`` entry; ``AmbiguousProviderError`` when it cannot be read.
+
+    A placeholder (``IsPlaceMsg`` 1 or 2: deleted, expired, not stored, recalled) may lack its
+    sender, time and Random; a message may not.
+    """
+    where = f"RspMsgList[{index}]"
+    if not isinstance(item, dict):
+        raise _unreadable(GROUP_MSG_GET_SIMPLE, f"{where} is not an object")
+    seq = number(item.get("MsgSeq"))
+    placeholder = number(item.get("IsPlaceMsg") or 0)
+    system = number(item.get("IsSystemMsg") or 0)
+    if seq is None or placeholder is None or system is None:
+        raise _unreadable(
+            GROUP_MSG_GET_SIMPLE, f"{where} has no readable MsgSeq, IsPlaceMsg or IsSystemMsg"
+        )
+    sender = item.get("From_Account")
+    time = number(item.get("MsgTimeStamp"))
+    random_value = number(item.get("MsgRandom"))
+    if not placeholder and (not isinstance(sender, str) or time is None or random_value is None):
+        raise _unreadable(
+            GROUP_MSG_GET_SIMPLE, f"{where} lacks From_Account, MsgTimeStamp or MsgRandom"
+        )
+    return HistoryEntry(
+        sender=sender if isinstance(sender, str) else "",
+        send_time=time or 0,
+        random=-1 if random_value is None else random_value,
+        msg_seq=seq,
+        msg_time=time or 0,
+        placeholder=placeholder,
+        system=system == 1,
+    )

@@ -55,14 +55,23 @@ imported before a crash) counts as imported.
 
 History and recovery: ZIM's history has no Random, so ``HistoryEntry.random`` holds a CRC-32 of
 sender, send time in seconds (``MsgTime // 1000``), message type and ``Message`` as sent, and
-``recovery_key`` computes the same from a pending message. Two identical messages of one sender
-in one second are indistinguishable. ``QueryGroupMsg`` pages with an opaque ``Next`` cursor, not
-by seq; ``history(before_seq=...)`` uses the cursor the previous page returned, kept per
-(group, seq just below that page). Asked for a ``before_seq`` it holds no cursor for, it starts
-from the newest page and returns only the entries at or below ``before_seq``.
+``recovery_key`` computes the same from a pending message. Identical messages (one sender, one
+second, one text) share a fingerprint; ``recovery.match_pending`` matches them as a multiset in
+order, so one copy in the history accounts for one pending message only. No marker of ours is
+added to the message: the seeds document ``ExtendedData`` on the import side only (what
+``QueryGroupMsg`` returns in ``MsgBody`` is unconfirmed), and it is the app's own data that
+clients read (a custom message's ``Ext`` goes there).
 
-Codes and what the service does with them are in ``ERROR_CLASSES``. Nothing here puts a URL,
-a signature or the server secret into an error.
+``QueryGroupMsg`` pages with an opaque ``Next`` cursor, not by seq; ``history(before_seq=...)``
+uses the cursor the previous page returned, kept per (group, seq just below that page). Asked
+for a ``before_seq`` it holds no cursor for, it starts from the newest page and returns only the
+entries at or below ``before_seq``.
+
+Codes and what the service does with them are in ``ERROR_CLASSES``. Every error carries the
+answer's ``RequestId`` (``ProviderError.request_id``, and ``[RequestId ...]`` in its text, so it
+reaches log lines and failed outcomes). An answer that cannot be read (no integer ``Code``,
+``Code`` 0 without a ``MsgSeq``, a history entry without one) is ambiguous: the call may have
+been applied. Nothing here puts a URL, a signature or the server secret into an error.
 """
 
 from __future__ import annotations
@@ -81,6 +90,7 @@ import httpx
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Codes, Rules
 from service.errors import (
     AmbiguousProviderError,
     ConfigurationError,
@@ -88,7 +98,7 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
-from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
 from service.providers.http_json import post_for_object
 from service.providers.zego_sign import signed_params
 
@@ -172,18 +182,89 @@ _NO_EQUIVALENT = {
 }
 
 
+DAY_SECONDS: Final = 86_400
+RETENTION_SETTING: Final = "CHAT_IMPORT_ZEGO__RETENTION_DAYS"
+
+
+def zim_rules(*, retention_days: int) -> Rules:
+    """ZIM's limits and codes, what events are validated with on the ZIM path.
+
+    Parameter errors are code 2 and a message over the size limit 660400001. Only fields ZIM
+    holds are checked (``Type``, ``Introduction``, ``MaxMemberCount``, ``ApplyJoinOption`` and
+    ``SupportTopic`` are not sent); the message size is measured by ``check_element_support`` on
+    the ZIM message as sent. ``SendMessageTime`` may equal now, and may be no older than the
+    plan's retention.
+    """
+    return Rules(
+        provider="ZIM",
+        codes=Codes(
+            invalid_parameter=PARAMETER_ERROR,
+            invalid_group_id=PARAMETER_ERROR,
+            no_permission=PARAMETER_ERROR,
+            message_too_large=MESSAGE_TOO_LARGE,
+        ),
+        message_size_limit=None,
+        send_time_before_now=False,
+        retention_seconds=retention_days * DAY_SECONDS,
+        retention_setting=RETENTION_SETTING,
+        topics=False,
+        group_id_max_bytes=GROUP_ID_MAX_BYTES,
+        reserved_group_id_prefix=GROUP_ID_FORBIDDEN_PREFIX,
+        community_group_id_prefix=None,
+        id_characters=ID_CHARACTERS,
+        owner_required=True,
+        unsupported_group_types=frozenset(),
+        name_max_bytes=GROUP_NAME_MAX_BYTES,
+        introduction_max_bytes=None,
+        notification_max_bytes=GROUP_NOTICE_MAX_BYTES,
+        face_url_max_bytes=GROUP_AVATAR_MAX_BYTES,
+        max_member_count=None,
+        community_max_member_count=None,
+        apply_join_options=None,
+        support_topic=False,
+        missing_create_time_warning=None,
+        attributes_max=ATTRIBUTES_MAX,
+        attribute_key_max_bytes=ATTRIBUTE_KEY_MAX_BYTES,
+        attribute_value_max_bytes=ATTRIBUTE_VALUE_MAX_BYTES,
+        isolatable_codes=frozenset(),
+    )
+
+
 def classify(code: int) -> ErrorClass:
     """The handling class of a ZIM code (an unknown code is a permanent refusal)."""
     return ERROR_CLASSES.get(code, ErrorClass.PERMANENT)
 
 
-def _error(code: int, info: str) -> ProviderError:
+def _with_request_id(info: str, request_id: str) -> str:
+    return f"{info} [RequestId {request_id}]" if request_id else info
+
+
+def _error(code: int, info: str, request_id: str = "") -> ProviderError:
     error_class = classify(code)
+    text = _with_request_id(info, request_id)
     if error_class is ErrorClass.CONFIGURATION:
-        return ConfigurationError(code, info)
+        return ConfigurationError(code, text, request_id=request_id)
     if error_class in {ErrorClass.PERMANENT, ErrorClass.GROUP_MISSING, ErrorClass.ALREADY_EXISTS}:
-        return PermanentProviderError(code, info, error_class)
-    return RetryableProviderError(code, info, error_class)
+        return PermanentProviderError(code, text, error_class, request_id=request_id)
+    return RetryableProviderError(code, text, error_class, request_id=request_id)
+
+
+def _unreadable(api: str, what: str, request_id: str = "") -> AmbiguousProviderError:
+    """An answer that cannot be read: the call may have been applied."""
+    text = _with_request_id(f"{api}: unreadable answer ({what})", request_id)
+    return AmbiguousProviderError(0, text, request_id=request_id)
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def request_id_of(data: Mapping[str, Any]) -> str:
+    """The answer's ``RequestId`` as text ("" when it has none)."""
+    value = data.get("RequestId")
+    if isinstance(value, str):
+        return value[:64]
+    return str(value) if _integer(value) is not None else ""
 
 
 def describe(api: str, code: int, said: str = "", *, sender: str = "", group_id: str = "") -> str:
@@ -395,17 +476,35 @@ def _history_content(body: object) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _history_entry(item: Mapping[str, Any]) -> HistoryEntry:
-    sender = str(item.get("Sender", ""))
-    seconds = int(item.get("MsgTime") or 0) // 1000
-    message_type = int(item.get("MsgType") or 0)
+def _history_entry(index: int, item: object, request_id: str) -> HistoryEntry:
+    """One ``QueryGroupMsg`` entry; ``AmbiguousProviderError`` when it cannot be read.
+
+    An empty (deleted or recalled) message may lack its sender, time and type; a message may not.
+    """
+    where = f"List[{index}]"
+    if not isinstance(item, dict):
+        raise _unreadable(QUERY_GROUP_MSG, f"{where} is not an object", request_id)
+    seq = _integer(item.get("MsgSeq"))
+    if seq is None:
+        raise _unreadable(QUERY_GROUP_MSG, f"{where} has no integer MsgSeq", request_id)
+    empty = bool(item.get("IsEmpty"))
+    sender = item.get("Sender")
+    time_ms = _integer(item.get("MsgTime"))
+    message_type = _integer(item.get("MsgType"))
+    if not empty and (not isinstance(sender, str) or time_ms is None or message_type is None):
+        raise _unreadable(
+            QUERY_GROUP_MSG, f"{where} lacks a readable Sender, MsgTime or MsgType", request_id
+        )
+    sender = sender if isinstance(sender, str) else ""
+    seconds = (time_ms or 0) // 1000
+    content = _history_content(item.get("MsgBody"))
     return HistoryEntry(
         sender=sender,
         send_time=seconds,
-        random=fingerprint(sender, seconds, message_type, _history_content(item.get("MsgBody"))),
-        msg_seq=int(item["MsgSeq"]),
+        random=fingerprint(sender, seconds, message_type or 0, content),
+        msg_seq=seq,
         msg_time=seconds,
-        placeholder=1 if item.get("IsEmpty") else 0,
+        placeholder=1 if empty else 0,
     )
 
 
@@ -414,7 +513,8 @@ class ZegoProvider:
 
     name = "zego"
     messages_per_call = 1
-    group_missing_code = 660600001
+    group_missing_code = GROUP_NOT_FOUND
+    api_names = ApiNames(CREATE_GROUP, IMPORT_GROUP_MSG, QUERY_GROUP_MSG)
 
     def __init__(
         self,
@@ -423,7 +523,9 @@ class ZegoProvider:
         base_url: str,
         app_id: int,
         server_secret: str,
+        retention_days: int = 30,
     ) -> None:
+        self.rules = zim_rules(retention_days=retention_days)
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._app_id = app_id
@@ -449,14 +551,17 @@ class ZegoProvider:
             body=body,
             count=partial(self._count, api),
         )
-        code = data.get("Code")
-        if not isinstance(code, int) or isinstance(code, bool):
+        request_id = request_id_of(data)
+        code = _integer(data.get("Code"))
+        if code is None:
             self._count(api, "bad_response")
-            raise RetryableProviderError(0, f"{api}: response has no integer Code")
+            raise _unreadable(api, "no integer Code", request_id)
         self._count(api, str(code))
         if code != OK:
             said = str(data.get("Message") or "")
-            raise _error(code, describe(api, code, said, sender=sender, group_id=group_id))
+            raise _error(
+                code, describe(api, code, said, sender=sender, group_id=group_id), request_id
+            )
         return data
 
     async def import_group(self, group: GroupProfile) -> GroupResult:
@@ -501,10 +606,10 @@ class ZegoProvider:
         data = await self._call(
             IMPORT_GROUP_MSG, body, sender=message.From_Account, group_id=group_id
         )
-        seq = data.get("MsgSeq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
+        seq = _integer(data.get("MsgSeq"))
+        if seq is None or seq < 1:
             # Accepted, but the answer does not say where the message went.
-            raise AmbiguousProviderError(0, f"{IMPORT_GROUP_MSG}: the answer has no MsgSeq")
+            raise _unreadable(IMPORT_GROUP_MSG, "Code 0 but no MsgSeq", request_id_of(data))
         return [MessageResult(OK, seq, message.SendTime)]
 
     def _remember_cursor(self, group_id: str, below_seq: int, cursor: int) -> None:
@@ -515,13 +620,21 @@ class ZegoProvider:
             self._cursors.popitem(last=False)
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
         """``QueryGroupMsg``: up to ``limit`` (at most 100) messages, newest first.
 
-        ZIM has no topics: ``topic_id`` is ignored and the group's history is read.
+        ZIM has no topics: ``topic_id`` is ignored and the group's history is read. Empty
+        (deleted or recalled) messages always come back, as placeholders (``WithEmptyMsg`` 1),
+        so ``with_recalled`` changes nothing.
         """
-        del topic_id
+        del topic_id, with_recalled
         cursor = 0
         if before_seq is not None:
             cursor = self._cursors.pop((group_id, before_seq), 0)
@@ -537,11 +650,13 @@ class ZegoProvider:
             if exc.error_class is ErrorClass.GROUP_MISSING:
                 return HistoryPage(entries=(), finished=True, group_exists=False)
             raise
-        page = [
-            _history_entry(item)
-            for item in data.get("List") or []
-            if isinstance(item, dict) and isinstance(item.get("MsgSeq"), int)
-        ]
+        request_id = request_id_of(data)
+        listing = data.get("List")
+        if listing is None:
+            listing = []
+        if not isinstance(listing, list):
+            raise _unreadable(QUERY_GROUP_MSG, "List is not a list", request_id)
+        page = [_history_entry(index, item, request_id) for index, item in enumerate(listing)]
         following = data.get("Next")
         following = following if isinstance(following, int) and following > 0 else 0
         if following:

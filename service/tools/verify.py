@@ -22,7 +22,10 @@ call budget shared by all groups. The two sides are then compared:
     the group's history could not be read
 
 Only the group-level history is pulled (no ``TopicId``): outcomes do not say which topic of a
-topic-enabled Community group a message went to.
+topic-enabled Community group a message went to. Pages ask for recalled messages too
+(``WithRecalledMsg`` 1), so a recalled import shows as a placeholder rather than a gap, and
+system messages (``IsSystemMsg`` 1, written by the provider itself) are left out of the
+comparison.
 """
 
 from __future__ import annotations
@@ -201,7 +204,8 @@ def compare(
     check = GroupCheck(group_id=group_id, imported=len(messages))
     at_provider: dict[int, HistoryEntry] = {}
     for entry in history:
-        at_provider.setdefault(entry.msg_seq, entry)
+        if not entry.system:
+            at_provider.setdefault(entry.msg_seq, entry)
     real = [at_provider[seq] for seq in sorted(at_provider) if not at_provider[seq].placeholder]
     check.at_provider = len(real)
     check.placeholders = len(at_provider) - len(real)
@@ -332,7 +336,12 @@ async def fetch_history(
         page = await _call(
             limiter,
             partial(
-                provider.history, group_id, None, before_seq=before, limit=limits.HISTORY_PAGE_SIZE
+                provider.history,
+                group_id,
+                None,
+                before_seq=before,
+                limit=limits.HISTORY_PAGE_SIZE,
+                with_recalled=True,
             ),
         )
         if not page.group_exists:

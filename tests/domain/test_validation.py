@@ -7,6 +7,7 @@ import pytest
 from service.domain import limits
 from service.domain.events import EventType, InputRecord
 from service.domain.validation import (
+    Codes,
     Rejection,
     Rules,
     ValidGroupImport,
@@ -122,6 +123,35 @@ class TestGroupRules:
         assert isinstance(result, Rejection)
         assert "record key" in result.info
 
+    def test_community_group_ids_in_the_providers_form_are_accepted_for_community(self):
+        """@TGS#_@TGS#c4YHCIIM62CX (the import_group sample) is a Community group's ID."""
+        group_id = "@TGS#_@TGS#c4YHCIIM62CX"
+        community = check(group_event(GroupId=group_id, Type="Community"), key=group_id)
+        public = check(group_event(GroupId=group_id, Type="Public"), key=group_id)
+        assert (True, limits.INVALID_GROUP_ID) == (
+            isinstance(community, ValidGroupImport),
+            public.code if isinstance(public, Rejection) else None,
+        )
+
+    def test_apply_join_option_is_refused_for_community(self):
+        """ApplyJoinOption "is not supported by community groups": 10004 naming the field."""
+        result = check(group_event(Type="Community", ApplyJoinOption="FreeAccess"))
+        assert (10004, True) == (
+            result.code if isinstance(result, Rejection) else None,
+            isinstance(result, Rejection) and "group.ApplyJoinOption" in result.info,
+        )
+
+    def test_a_group_without_create_time_is_accepted_with_a_warning(self):
+        """Optional, but then created "now": the warning says earlier messages will be refused."""
+        without = check(group_event())
+        with_time = check(group_event(CreateTime=NOW - 86_400))
+        assert (True, True, ()) == (
+            isinstance(without, ValidGroupImport),
+            isinstance(without, ValidGroupImport)
+            and any("CreateTime" in w and "10004" in w for w in without.warnings),
+            with_time.warnings if isinstance(with_time, ValidGroupImport) else None,
+        )
+
     def test_generated_prefix_is_an_invalid_group_id(self):
         """A custom GroupId may not look generated: 10015."""
         result = check(group_event(GroupId="@TGS#abc"), key="@TGS#abc")
@@ -150,6 +180,7 @@ class TestMessageRules:
         ("fields", "code", "named"),
         [
             ({"SendTime": NOW + 3600}, 10004, "in the future"),
+            ({"SendTime": NOW}, 10004, "must be earlier"),
             ({"SendTime": -5}, 10004, "SendTime"),
             ({"SendTime": "1620808101"}, 10004, "message.SendTime"),
             ({"Random": 2**32}, 10004, "Random"),
@@ -203,6 +234,40 @@ class TestMessageRules:
         result = check(event)
         assert isinstance(result, Rejection)
         assert "group_id" in result.info
+
+
+class TestProviderRules:
+    def test_refusals_carry_the_codes_of_the_rules_given(self):
+        """Validation takes one Rules value: its limits and its codes, whatever the provider."""
+        rules = Rules(
+            provider="other",
+            codes=Codes(invalid_parameter=2, invalid_group_id=2, message_too_large=9),
+            name_max_bytes=40,
+            message_size_limit=100,
+        )
+        named = check(group_event(Name="n" * 35), rules=rules)
+        too_long = check(group_event(Name="n" * 41), rules=rules)
+        too_large = check(
+            message_event(MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": "x" * 200}}]),
+            rules=rules,
+        )
+        assert (True, 2, 9) == (
+            isinstance(named, ValidGroupImport),
+            too_long.code if isinstance(too_long, Rejection) else None,
+            too_large.code if isinstance(too_large, Rejection) else None,
+        )
+
+    def test_default_rules_are_tencents(self):
+        """Rules() keeps today's callers on Tencent's limits and codes."""
+        rules = Rules()
+        assert ("tencent", 10004, 10015, 80002, 12_000, 30) == (
+            rules.provider,
+            rules.codes.invalid_parameter,
+            rules.codes.invalid_group_id,
+            rules.codes.message_too_large,
+            rules.message_size_limit,
+            rules.name_max_bytes,
+        )
 
 
 class TestUnrepresentableValues:

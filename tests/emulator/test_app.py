@@ -312,11 +312,59 @@ class TestHistory:
         )
 
     @pytest.mark.asyncio
+    async def test_recalled_message_is_a_placeholder_with_with_recalled_msg(
+        self, emulator: Caller
+    ) -> None:
+        """Recalled: left out by default, IsPlaceMsg 2 with an empty body when asked for."""
+        await group_with_messages(emulator, "g", 3)
+        recalled = await emulator.client.post("/_emulator/groups/g/messages/2/recall")
+        default = await emulator.history("g", 20)
+        asked = await emulator.ok(
+            "group_msg_get_simple", {"GroupId": "g", "ReqMsgNumber": 20, "WithRecalledMsg": 1}
+        )
+        expected = (200, [3, 1], [(3, 0, 1), (2, 2, 0), (1, 0, 1)])
+        assert expected == (
+            recalled.status_code,
+            [m["MsgSeq"] for m in default["RspMsgList"]],
+            [(m["MsgSeq"], m["IsPlaceMsg"], len(m["MsgBody"])) for m in asked["RspMsgList"]],
+        )
+
+    @pytest.mark.asyncio
+    async def test_system_message_is_flagged(self, emulator: Caller) -> None:
+        """A message stored with IsSystemMsg 1 (inspection append) comes back flagged."""
+        await group_with_messages(emulator, "g", 1)
+        notice = {**message(T0 + 5, "group renamed"), "IsSystemMsg": 1}
+        appended = await emulator.client.post("/_emulator/groups/g/messages", json=notice)
+        answer = await emulator.history("g", 20)
+        expected = (200, [(2, 1), (1, None)])
+        assert expected == (
+            appended.status_code,
+            [(m["MsgSeq"], m.get("IsSystemMsg")) for m in answer["RspMsgList"]],
+        )
+
+    @pytest.mark.asyncio
     async def test_unknown_group_is_10010(self, emulator: Caller) -> None:
         """History of a group that does not exist answers 10010."""
         answer = await emulator.history("nope", 5)
         expected = ("FAIL", 10010)
         assert expected == (answer["ActionStatus"], answer["ErrorCode"])
+
+
+class TestCutPages:
+    """``history_page_limit``: pages cut the way the provider cuts long messages."""
+
+    @pytest.mark.asyncio
+    async def test_a_cut_page_says_is_finished_0(self) -> None:
+        """At most the limit per answer, IsFinished 0 while requested messages were held back."""
+        async with serving(make_config(history_page_limit=3)) as emulator:
+            await group_with_messages(emulator, "g", 10)
+            first = await emulator.history("g", 20)
+            last = await emulator.history("g", 20, 3)
+            expected = (([10, 9, 8], 0), ([3, 2, 1], 1))
+            assert expected == (
+                ([m["MsgSeq"] for m in first["RspMsgList"]], first["IsFinished"]),
+                ([m["MsgSeq"] for m in last["RspMsgList"]], last["IsFinished"]),
+            )
 
 
 class TestInspection:

@@ -138,10 +138,18 @@ class TestOrdering:
         expected = [rules.INVALID_PARAMETER] * 2
         assert expected == codes(results)
 
-    def test_future_send_time_is_10004(self, store: EmulatorStore) -> None:
-        """A SendTime after now is refused; exactly now is accepted."""
-        results = store.import_messages(batch(msg(NOW), msg(NOW + 1)), now=NOW)
-        expected = [0, rules.INVALID_PARAMETER]
+    def test_send_time_not_earlier_than_now_is_10004(self, store: EmulatorStore) -> None:
+        """Timestamps "must be earlier than the current time": now and later are refused."""
+        results = store.import_messages(batch(msg(NOW - 1), msg(NOW), msg(NOW + 1)), now=NOW)
+        expected = [0, rules.INVALID_PARAMETER, rules.INVALID_PARAMETER]
+        assert expected == codes(results)
+
+    def test_a_group_without_create_time_refuses_earlier_messages(self) -> None:
+        """Without CreateTime the group is created "now": every earlier message is 10004."""
+        store = EmulatorStore()
+        store.import_group(group_request(create_time=None), now=NOW - 10)
+        results = store.import_messages(batch(msg(NOW - 20), msg(NOW - 5)), now=NOW)
+        expected = [rules.INVALID_PARAMETER, 0]
         assert expected == codes(results)
 
     def test_refused_messages_do_not_move_the_latest_time(self, store: EmulatorStore) -> None:
@@ -335,6 +343,17 @@ class TestHistory:
         page = store.history(HistoryRequest("g1", number=20, max_seq=None, topic_id=None))
         expected = [(2, False), (1, True)]
         assert expected == [(m.seq, m.deleted) for m in page]
+
+    def test_recalled_messages_are_left_out_unless_asked_for(self, store: EmulatorStore) -> None:
+        """A recalled message is not pulled by default; WithRecalledMsg brings it back."""
+        store.import_messages(batch(*(msg(CREATED + n) for n in range(1, 4))), now=NOW)
+        store.recall("g1", 2)
+        default = store.history(HistoryRequest("g1", number=20, max_seq=None, topic_id=None))
+        asked = store.history(
+            HistoryRequest("g1", number=20, max_seq=None, topic_id=None, with_recalled=True)
+        )
+        expected = ([3, 1], [(3, False), (2, True), (1, False)])
+        assert expected == ([m.seq for m in default], [(m.seq, m.recalled) for m in asked])
 
     def test_unknown_group_is_10010(self) -> None:
         """History of a group that does not exist is 10010."""

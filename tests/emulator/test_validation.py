@@ -90,6 +90,21 @@ class TestImportGroup:
         expected = "Community"
         assert expected == request.type
 
+    def test_community_ids_of_the_providers_form_are_accepted_for_community(self) -> None:
+        """@TGS#_@TGS#... is how the provider names Community groups: allowed for them only."""
+        community = parse_import_group(group(Type="Community", GroupId="@TGS#_@TGS#c4YHCIIM62CX"))
+        code, _ = refusal(parse_import_group, group(GroupId="@TGS#_@TGS#c4YHCIIM62CX"))
+        expected = ("@TGS#_@TGS#c4YHCIIM62CX", rules.INVALID_GROUP_ID)
+        assert expected == (community.group_id, code)
+
+    def test_apply_join_option_is_10004_for_community(self) -> None:
+        """ApplyJoinOption "is not supported by community groups"."""
+        code, info = refusal(
+            parse_import_group, group(Type="Community", ApplyJoinOption="FreeAccess")
+        )
+        expected = (rules.INVALID_PARAMETER, True)
+        assert expected == (code, "ApplyJoinOption" in info)
+
     def test_avchatroom_is_10007(self) -> None:
         """AVChatRoom does not support import_group: 10007."""
         expected = rules.NO_PERMISSION
@@ -182,3 +197,18 @@ class TestHistory:
         request = parse_history({"GroupId": "g", "ReqMsgNumber": 20, "ReqMsgSeq": 7})
         expected = (20, 7)
         assert expected == (request.number, request.max_seq)
+
+    @pytest.mark.parametrize(("flag", "expected"), [(None, False), (0, False), (1, True)])
+    def test_with_recalled_msg_is_0_or_1(self, flag: int | None, expected: bool) -> None:
+        """WithRecalledMsg is optional; 1 asks for recalled messages."""
+        payload: dict[str, Any] = {"GroupId": "g", "ReqMsgNumber": 20}
+        if flag is not None:
+            payload["WithRecalledMsg"] = flag
+        assert expected == parse_history(payload).with_recalled
+
+    def test_with_recalled_msg_of_2_is_10004(self) -> None:
+        """Any other WithRecalledMsg is an invalid parameter naming the field."""
+        code, info = refusal(
+            parse_history, {"GroupId": "g", "ReqMsgNumber": 1, "WithRecalledMsg": 2}
+        )
+        assert (rules.INVALID_PARAMETER, True) == (code, "WithRecalledMsg" in info)

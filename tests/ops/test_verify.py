@@ -11,11 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from service.domain.events import GroupMessage, GroupProfile
 from service.domain.recovery import HistoryEntry
 from service.embedded_broker import EmbeddedBroker
+from service.emulator.config import EmulatorConfig
 from service.emulator.server import EmulatorServer
 from service.providers.base import HistoryPage
+from service.providers.factory import build_provider
 from service.providers.ratelimit import RateLimiter
 from service.settings import Settings
 from service.tools.local_stack import settings_env
@@ -23,13 +27,22 @@ from service.tools.verify import (
     GroupCheck,
     ImportedMessage,
     IssueKind,
+    check_group,
     compare,
     fetch_history,
     imported_messages,
     verify_outcomes,
 )
 from tests.integration.events import BASE, group_record, message_record
-from tests.integration.harness import make_settings, produce, read_outcomes, running, wait_for
+from tests.integration.harness import (
+    SDK_APP_ID,
+    SECRET_KEY,
+    make_settings,
+    produce,
+    read_outcomes,
+    running,
+    wait_for,
+)
 
 M = IssueKind.MISSING
 E = IssueKind.EXTRA
@@ -57,7 +70,9 @@ def outcome(
     }
 
 
-def entry(seq: int, *, time: int | None = None, placeholder: int = 0) -> HistoryEntry:
+def entry(
+    seq: int, *, time: int | None = None, placeholder: int = 0, system: bool = False
+) -> HistoryEntry:
     return HistoryEntry(
         "u",
         1000 + seq if time is None else time,
@@ -65,6 +80,7 @@ def entry(seq: int, *, time: int | None = None, placeholder: int = 0) -> History
         seq,
         1000 + seq if time is None else time,
         placeholder,
+        system,
     )
 
 
@@ -131,6 +147,12 @@ class TestCompare:
         check = compare("g", messages(outcome(1, 1), outcome(3, 3)), history)
         assert [(E, 2), (ORDER, 2)] == found(check)
 
+    def test_system_messages_are_not_extra(self) -> None:
+        """IsSystemMsg entries are the provider's own (group notices): no outcome claims them."""
+        history = [entry(1), entry(2, system=True), entry(3)]
+        check = compare("g", messages(outcome(1, 1), outcome(3, 3)), history)
+        assert ([], 2) == (found(check), check.at_provider)
+
     def test_seq_claimed_twice_or_with_another_time_is_a_mismatch(self) -> None:
         """Two events cannot own one seq; the time the provider holds must be the outcome's."""
         both = messages(outcome(1, 1), outcome(2, 1))
@@ -147,11 +169,19 @@ class FakeHistory:
     def __init__(self, count: int) -> None:
         self.count = count
         self.requests: list[tuple[int | None, int]] = []
+        self.with_recalled: list[bool] = []
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
         self.requests.append((before_seq, limit))
+        self.with_recalled.append(with_recalled)
         top = self.count if before_seq is None else min(before_seq, self.count)
         seqs = range(top, max(0, top - limit), -1)
         return HistoryPage(entries=tuple(entry(s) for s in seqs), finished=len(seqs) < limit)
@@ -165,11 +195,60 @@ class TestPaging:
         assert ([(None, 20), (25, 20), (5, 20)], True) == (provider.requests, exists)
         assert list(range(45, 0, -1)) == [e.msg_seq for e in history]
 
+    async def test_recalled_messages_are_asked_for(self) -> None:
+        """Every page asks for recalled messages too, so they show as placeholders, not gaps."""
+        provider = FakeHistory(25)
+        await fetch_history(provider, RateLimiter(1000), "g")  # type: ignore[arg-type]
+        assert [True, True] == provider.with_recalled
+
     async def test_an_exact_multiple_of_the_page_stops_without_asking_for_seq_zero(self) -> None:
         """40 messages: two calls; ReqMsgSeq never reaches 0 (which would mean 'the newest')."""
         provider = FakeHistory(40)
         await fetch_history(provider, RateLimiter(1000), "g")  # type: ignore[arg-type]
         assert [(None, 20), (20, 20)] == provider.requests
+
+
+@pytest.mark.emulator
+class TestHistoryAtTheEmulator:
+    async def test_recalled_is_missing_and_system_messages_are_not_extra_across_cut_pages(
+        self,
+    ) -> None:
+        """Pages cut to 3 (IsFinished 0) are followed; a recalled import is missing; a notice is no extra."""
+        config = EmulatorConfig(
+            sdk_app_id=SDK_APP_ID, secret_key=SecretStr(SECRET_KEY), history_page_limit=3
+        )
+        async with EmulatorServer(config) as emulator, httpx.AsyncClient() as client:
+            settings = make_settings("localhost:1", emulator.url, "h")
+            provider = build_provider(settings, client)
+            await provider.import_group(
+                GroupProfile(GroupId="g", Type="Public", Name="n", CreateTime=BASE - 100)
+            )
+            sent = [
+                GroupMessage(
+                    From_Account="u",
+                    SendTime=BASE - 90 + n,
+                    Random=n,
+                    MsgBody=[{"MsgType": "TIMTextElem", "MsgContent": {"Text": str(n)}}],
+                )
+                for n in range(7)
+            ]
+            results = await provider.import_messages("g", None, sent)
+            await emulator_post(emulator, "g/messages/4/recall")
+            notice = {
+                "From_Account": "@TIM#SYSTEM",
+                "SendTime": BASE - 10,
+                "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "renamed"}}],
+                "IsSystemMsg": 1,
+            }
+            await emulator_post(emulator, "g/messages", notice)
+            imported = [
+                ImportedMessage(f"e{n}", "g", r.msg_seq or 0, r.msg_time, "t", 0, n)
+                for n, r in enumerate(results)
+            ]
+            check = await check_group(provider, RateLimiter(1000), "g", imported)
+        assert [(M, 4, True)] == [
+            (i.kind, i.msg_seq, "IsPlaceMsg 2" in i.detail) for i in check.issues
+        ]
 
 
 async def emulator_post(

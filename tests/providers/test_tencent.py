@@ -5,17 +5,23 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from service.domain.events import GroupMessage, GroupProfile
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Rules
 from service.errors import (
     AmbiguousProviderError,
+    BatchRefusedError,
     ConfigurationError,
     PermanentProviderError,
     ProviderError,
 )
-from service.providers.tencent import TencentProvider
+from service.providers.base import ApiNames
+from service.providers.factory import build_provider
+from service.providers.tencent import TencentProvider, classify
 from service.providers.tencent_sig import UserSigCache, verify_user_sig
+from service.settings import Settings, TencentSettings
 
 KEY = "test-secret-key-0123456789abcdef"
 
@@ -202,3 +208,259 @@ class TestAnswers:
         tencent._user_sig._clock = lambda: 2_000_000_000.0  # a later second: a different sig
         await tencent.import_group(GroupProfile(GroupId="g", Type="Public", Name="n"))
         assert 2 == len(set(sigs))
+
+
+def answer(body: object) -> httpx.Response:
+    return httpx.Response(200, json=body)
+
+
+def batch_ok(*results: object) -> httpx.Response:
+    return ok(ImportMsgResult=list(results))
+
+
+class TestMalformedAnswers:
+    """An answer the adapter cannot read may hide an applied call: AmbiguousProviderError."""
+
+    @pytest.mark.parametrize(
+        ("response", "why"),
+        [
+            (batch_ok({"MsgTime": 1, "Result": 0}), "Result 0 without MsgSeq"),
+            (batch_ok("seq 1"), "a result entry that is not an object"),
+            (batch_ok({"MsgSeq": "one", "MsgTime": 1, "Result": 0}), "MsgSeq not a number"),
+            (batch_ok({"MsgSeq": 1, "MsgTime": 1, "Result": "zero"}), "Result not a number"),
+            (batch_ok({"MsgSeq": 1, "MsgTime": 1.5, "Result": 0}), "MsgTime not an integer"),
+            (batch_ok({"MsgSeq": True, "MsgTime": 1, "Result": 0}), "MsgSeq a boolean"),
+            (batch_ok({"MsgSeq": 1, "MsgTime": 1}), "no Result"),
+            (
+                answer({"ActionStatus": "OK", "ImportMsgResult": [{"MsgSeq": 1, "Result": 0}]}),
+                "no ErrorCode, read as 0 before",
+            ),
+            (answer({"ActionStatus": "FAIL", "ErrorCode": 0}), "FAIL with ErrorCode 0"),
+            (answer({"ActionStatus": "OK", "ErrorCode": "none"}), "ErrorCode not a number"),
+            (
+                batch_ok(
+                    {"MsgSeq": 1, "MsgTime": 1, "Result": 0},
+                    {"MsgSeq": 2, "MsgTime": 1, "Result": 0},
+                ),
+                "two results for one message",
+            ),
+            (ok(), "no result list"),
+        ],
+    )
+    async def test_import_messages_raises_ambiguous(self, response, why):
+        """Each malformed answer to import_group_msg is ambiguous, never a success or a crash."""
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(lambda r: response).import_messages("g", None, [message(0)])
+        assert ErrorClass.AMBIGUOUS == caught.value.error_class, why
+
+    async def test_a_refused_entry_without_msg_seq_is_fine(self):
+        """A per-message refusal has no MsgSeq: that is the documented shape, not a malformed one."""
+        results = await provider(
+            lambda r: batch_ok({"MsgTime": 1, "Result": 80002})
+        ).import_messages("g", None, [message(0)])
+        assert [80002] == [r.code for r in results]
+
+    async def test_numbers_sent_as_digit_strings_are_read(self):
+        """A number the provider sends as a string of digits is still read as that number."""
+        results = await provider(
+            lambda r: batch_ok({"MsgSeq": "17", "MsgTime": "1620808101", "Result": "0"})
+        ).import_messages("g", None, [message(0)])
+        assert [(0, 17, 1620808101)] == [(r.code, r.msg_seq, r.msg_time) for r in results]
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"RspMsgList": ["not an entry"], "IsFinished": 1},
+            {"RspMsgList": [{"From_Account": "a", "MsgRandom": 1, "MsgTimeStamp": 9}]},
+            {
+                "RspMsgList": [
+                    {"From_Account": "a", "MsgSeq": "x", "MsgRandom": 1, "MsgTimeStamp": 9}
+                ]
+            },
+            {"RspMsgList": [{"From_Account": "a", "MsgSeq": 3, "MsgRandom": 1}]},
+            {"RspMsgList": {"MsgSeq": 3}},
+            {"RspMsgList": [], "IsFinished": "yes"},
+        ],
+    )
+    async def test_history_raises_ambiguous(self, body):
+        """A history page that cannot be read is an error to retry, never a shorter history."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(lambda r: ok(**body)).history("g", None, before_seq=None, limit=20)
+
+    async def test_group_import_without_error_code_is_ambiguous(self):
+        """import_group answered without ErrorCode may have created the group."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(lambda r: answer({"ActionStatus": "OK", "GroupId": "g"})).import_group(
+                GroupProfile(GroupId="g", Type="Public", Name="n")
+            )
+
+
+def history_item(seq: int, **fields: object) -> dict[str, object]:
+    return {
+        "From_Account": "a",
+        "MsgRandom": seq,
+        "MsgSeq": seq,
+        "MsgTimeStamp": 100 + seq,
+        "IsPlaceMsg": 0,
+        "MsgBody": [],
+        **fields,
+    }
+
+
+class TestHistoryPages:
+    async def page(self, before_seq=None, **answer: object):
+        return await provider(lambda r: ok(**answer)).history(
+            "g", None, before_seq=before_seq, limit=20
+        )
+
+    async def test_a_short_page_with_is_finished_0_is_not_the_end(self):
+        """IsFinished 0: the provider cut the page (long messages); older messages remain."""
+        page = await self.page(RspMsgList=[history_item(s) for s in (30, 29, 28)], IsFinished=0)
+        assert (False, [30, 29, 28]) == (page.finished, [e.msg_seq for e in page.entries])
+
+    async def test_a_short_page_with_is_finished_1_is_the_end(self):
+        """IsFinished 1 and fewer than asked for: nothing older is left."""
+        page = await self.page(RspMsgList=[history_item(s) for s in (3, 2)], IsFinished=1)
+        assert page.finished
+
+    async def test_a_full_page_is_not_the_end(self):
+        """Twenty returned as asked: older messages may follow."""
+        page = await self.page(
+            RspMsgList=[history_item(s) for s in range(40, 20, -1)], IsFinished=1
+        )
+        assert not page.finished
+
+    async def test_is_finished_2_is_the_end(self):
+        """IsFinished 2: the rest has expired; nothing older can be matched."""
+        page = await self.page(RspMsgList=[history_item(9)], IsFinished=2)
+        assert page.finished
+
+    async def test_the_list_is_read_from_msg_list_too(self):
+        """The field table names the list MsgList (the sample RspMsgList): both are read."""
+        page = await self.page(MsgList=[history_item(5), history_item(4)], IsFinished=1)
+        assert [5, 4] == [e.msg_seq for e in page.entries]
+
+    async def test_placeholders_and_system_messages_are_marked(self):
+        """IsPlaceMsg 1 / 2 become placeholders (no sender needed); IsSystemMsg 1 a system entry."""
+        page = await self.page(
+            RspMsgList=[
+                history_item(3, IsSystemMsg=1),
+                {"MsgSeq": 2, "IsPlaceMsg": 2, "MsgBody": []},
+                history_item(1, IsPlaceMsg=1),
+            ],
+            IsFinished=1,
+        )
+        assert [(3, 0, True), (2, 2, False), (1, 1, False)] == [
+            (e.msg_seq, e.placeholder, e.system) for e in page.entries
+        ]
+
+    async def test_with_recalled_asks_for_recalled_messages(self):
+        """with_recalled=True sends WithRecalledMsg 1; by default the field is left out."""
+        bodies = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            bodies.append(json.loads(request.content))
+            return ok(RspMsgList=[], IsFinished=1)
+
+        tencent = provider(handler)
+        await tencent.history("g", None, before_seq=None, limit=20)
+        await tencent.history("g", None, before_seq=9, limit=20, with_recalled=True)
+        assert [None, 1] == [body.get("WithRecalledMsg") for body in bodies]
+
+
+class TestBatchRefusals:
+    def refusing(self, code: int, info: str):
+        return provider(
+            lambda r: httpx.Response(
+                200, json={"ActionStatus": "FAIL", "ErrorCode": code, "ErrorInfo": info}
+            )
+        )
+
+    async def test_a_refusal_naming_a_message_says_which(self):
+        """10004 for the whole call naming MsgList[3]: a BatchRefusedError with suspect 3."""
+        with pytest.raises(BatchRefusedError) as caught:
+            await self.refusing(10004, "MsgList[3].SendTime must be an integer").import_messages(
+                "g", None, [message(n) for n in range(7)]
+            )
+        assert (10004, 3, ErrorClass.PERMANENT) == (
+            caught.value.code,
+            caught.value.suspect,
+            caught.value.error_class,
+        )
+
+    @pytest.mark.parametrize(
+        "info", ["message content too long", "MsgList[9] is bad", "MsgList[-1]"]
+    )
+    async def test_a_refusal_naming_no_message_of_the_call_has_no_suspect(self, info):
+        """10020 without a name, or naming a position the call does not have: suspect None."""
+        with pytest.raises(BatchRefusedError) as caught:
+            await self.refusing(10020, info).import_messages(
+                "g", None, [message(n) for n in range(3)]
+            )
+        assert caught.value.suspect is None
+
+    async def test_a_group_refusal_is_not_a_batch_refusal(self):
+        """10004 on import_group is about the group: a plain PermanentProviderError."""
+        with pytest.raises(PermanentProviderError) as caught:
+            await self.refusing(10004, "Name too long").import_group(
+                GroupProfile(GroupId="g", Type="Public", Name="n")
+            )
+        assert not isinstance(caught.value, BatchRefusedError)
+
+
+class TestPublicCodes:
+    @pytest.mark.parametrize(
+        ("code", "named"),
+        [
+            (60010, "admin"),
+            (60020, "plan"),
+            (60021, "allowlist"),
+            (60006, "SDKAppID"),
+            (60099, "public error code"),
+        ],
+    )
+    async def test_public_600xx_codes_halt_with_a_clear_reason(self, code, named):
+        """600xx other than frequency limits and timeouts are the app's configuration: halt, say why."""
+        with pytest.raises(ConfigurationError) as caught:
+            await provider(lambda r: fail(code)).import_messages("g", None, [message(0)])
+        assert (code, ErrorClass.CONFIGURATION, True) == (
+            caught.value.code,
+            caught.value.error_class,
+            named in caught.value.info,
+        )
+
+    @pytest.mark.parametrize(
+        ("code", "error_class"),
+        [
+            (60007, ErrorClass.THROTTLED),
+            (60011, ErrorClass.THROTTLED),
+            (60018, ErrorClass.THROTTLED),
+            (60019, ErrorClass.THROTTLED),
+            (60008, ErrorClass.RETRY),
+        ],
+    )
+    def test_frequency_limits_and_timeouts_keep_their_class(self, code, error_class):
+        """The frequency limits back off, the service timeout retries: never a halt."""
+        assert error_class == classify(code)
+
+
+class TestRules:
+    def test_rules_are_tencents_with_the_configured_size_limit(self):
+        """The adapter validates with Tencent's rules; the 2022 edition's 8,000 bytes is a setting."""
+        settings = Settings(
+            tencent=TencentSettings(
+                sdk_app_id=1400000001, secret_key=SecretStr(KEY), message_size_limit=8_000
+            )
+        )
+        built = build_provider(settings, httpx.AsyncClient())
+        assert (Rules(message_size_limit=8_000), 10004, 80002) == (
+            built.rules,
+            built.rules.codes.invalid_parameter,
+            built.rules.codes.message_too_large,
+        )
+
+    def test_api_names_are_tencents(self):
+        """Metric labels and budget keys use Tencent's own API names."""
+        assert ApiNames("import_group", "import_group_msg", "group_msg_get_simple") == (
+            provider(lambda r: ok()).api_names
+        )

@@ -10,9 +10,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.domain.events import GroupMessage, GroupProfile
-from service.domain.recovery import HistoryIndex, Verdict
+from service.domain.events import GroupMessage, GroupProfile, InputRecord
+from service.domain.recovery import HistoryIndex, Verdict, match_pending
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import (
+    Rejection,
+    Rules,
+    ValidGroupImport,
+    ValidMessageImport,
+    decode_envelope,
+    validate_event,
+)
 from service.errors import (
     AmbiguousProviderError,
     ConfigurationError,
@@ -20,6 +28,7 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
+from service.providers.base import ApiNames
 from service.providers.factory import build_provider
 from service.providers.zego import ZegoProvider, classify, cut_utf8
 from service.providers.zego_sign import verify_signature
@@ -356,9 +365,9 @@ class TestErrors:
             httpx.Response(200, json={"Message": "?"}),
         ],
     )
-    async def test_unreadable_answers_are_retryable(self, response: httpx.Response) -> None:
-        """Not JSON, not an object, no Code: RetryableProviderError."""
-        with pytest.raises(RetryableProviderError):
+    async def test_unreadable_answers_are_ambiguous(self, response: httpx.Response) -> None:
+        """Not JSON, not an object, no Code: the call may have been applied."""
+        with pytest.raises(AmbiguousProviderError):
             await provider(Recorder(response)).import_messages("g", None, [message()])
 
     async def test_success_without_msg_seq_is_ambiguous(self) -> None:
@@ -547,3 +556,192 @@ class TestHistory:
             "g", None, before_seq=None, limit=20
         )
         assert 1 == page.entries[0].placeholder
+
+
+NOW = 1_700_000_000
+DAY = 86_400
+
+
+def validate(event: dict[str, Any], rules: Rules, *, key: str = "g-1001", now: int = NOW):
+    raw = json.dumps(event).encode()
+    record = InputRecord("t", 0, 0, key.encode(), raw)
+    return validate_event(record, decode_envelope(raw), now=now, rules=rules)
+
+
+def group_import(**fields: object) -> dict[str, Any]:
+    profile = {"GroupId": "g-1001", "Type": "Public", "Name": "Hiking club", "Owner_Account": "o"}
+    return {"type": "group.import", "event_id": "e", "group": {**profile, **fields}}
+
+
+def message_import(text: str = "hi", send_time: int = NOW - 60, **fields: object) -> dict[str, Any]:
+    return {
+        "type": "group.message.import",
+        "event_id": "m",
+        "group_id": "g-1001",
+        "message": {
+            "From_Account": "leckie",
+            "SendTime": send_time,
+            "MsgBody": [element("TIMTextElem", Text=text)],
+        },
+        **fields,
+    }
+
+
+class TestRules:
+    """Events on the ZIM path are validated with ZIM's limits and codes, not Tencent's."""
+
+    rules = provider(Recorder(ok())).rules
+
+    def test_a_message_of_20_kb_is_valid(self) -> None:
+        """Tencent's 12,000 bytes (80002) do not apply: ZIM takes up to 32 KB."""
+        assert isinstance(validate(message_import("x" * 20_000), self.rules), ValidMessageImport)
+
+    def test_a_50_byte_name_is_valid_and_51_bytes_is_code_2(self) -> None:
+        """GroupName holds 50 bytes (Tencent's Name 30); over it the refusal carries code 2."""
+        accepted = validate(group_import(Name="n" * 50), self.rules)
+        refused = validate(group_import(Name="n" * 51), self.rules)
+        assert (True, 2, True) == (
+            isinstance(accepted, ValidGroupImport),
+            refused.code if isinstance(refused, Rejection) else None,
+            isinstance(refused, Rejection) and "group.Name" in refused.info,
+        )
+
+    def test_fields_zim_does_not_hold_are_not_checked(self) -> None:
+        """MaxMemberCount, ApplyJoinOption and Introduction are not sent to ZIM."""
+        event = group_import(
+            MaxMemberCount=50_000, ApplyJoinOption="Anyone", Introduction="i" * 999
+        )
+        assert isinstance(validate(event, self.rules), ValidGroupImport)
+
+    @pytest.mark.parametrize(
+        ("fields", "named"),
+        [
+            ({"Owner_Account": None}, "Owner_Account"),
+            ({"GroupId": "g" * 33}, "GroupId"),
+            ({"GroupId": "#g"}, "GroupId"),
+            ({"GroupId": "g/1"}, "GroupId"),
+            ({"FaceUrl": "u" * 501}, "FaceUrl"),
+            ({"AppDefinedData": [{"Key": "k" * 17, "Value": "v"}]}, "AppDefinedData[0].Key"),
+        ],
+    )
+    def test_zim_group_limits_are_code_2_before_any_call(self, fields, named) -> None:
+        """What CreateGroup cannot take is refused while validating (detected_by service)."""
+        event = group_import(**fields)
+        key = str(event["group"]["GroupId"])
+        result = validate(event, self.rules, key=key)
+        assert (2, True) == (
+            result.code if isinstance(result, Rejection) else None,
+            isinstance(result, Rejection) and named in result.info,
+        )
+
+    def test_a_topic_is_code_2_while_validating(self) -> None:
+        """ZIM groups have no topics."""
+        result = validate(message_import(topic_id="t"), self.rules)
+        assert (2, True) == (
+            result.code if isinstance(result, Rejection) else None,
+            isinstance(result, Rejection) and "topic_id" in result.info,
+        )
+
+    def test_a_send_time_equal_to_now_is_valid(self) -> None:
+        """ZIM refuses only times later than now."""
+        assert isinstance(validate(message_import(send_time=NOW), self.rules), ValidMessageImport)
+
+    def test_a_send_time_older_than_the_retention_is_code_2_naming_the_setting(self) -> None:
+        """SendMessageTime no earlier than now minus the retention days (30 by default)."""
+        inside = validate(message_import(send_time=NOW - 30 * DAY), self.rules)
+        outside = validate(message_import(send_time=NOW - 30 * DAY - 1), self.rules)
+        assert (True, 2, True) == (
+            isinstance(inside, ValidMessageImport),
+            outside.code if isinstance(outside, Rejection) else None,
+            isinstance(outside, Rejection) and "CHAT_IMPORT_ZEGO__RETENTION_DAYS" in outside.info,
+        )
+
+    def test_the_retention_is_a_setting(self) -> None:
+        """CHAT_IMPORT_ZEGO__RETENTION_DAYS reaches the adapter's rules."""
+        settings = Settings(
+            provider=ProviderName.ZEGO,
+            zego=ZegoSettings(
+                base_url=BASE_URL, app_id=APP_ID, server_secret=SecretStr(SECRET), retention_days=90
+            ),
+        )
+        built = build_provider(settings, httpx.AsyncClient())
+        assert (90 * DAY, 30) == (built.rules.retention_seconds, ZegoSettings().retention_days)
+
+    def test_api_names_are_zims(self) -> None:
+        """Metric labels and budget keys use ZIM's own API names."""
+        assert ApiNames("CreateGroup", "ImportGroupMsg", "QueryGroupMsg") == (
+            provider(Recorder(ok())).api_names
+        )
+
+
+class TestAnswers:
+    """Every answer's RequestId is kept; an answer that cannot be read is ambiguous."""
+
+    async def test_a_refusal_carries_the_request_id(self) -> None:
+        """The error (so the log line and the failed outcome) names ZIM's RequestId."""
+        answer = httpx.Response(
+            200, json={"Code": 660500002, "Message": "not logged in", "RequestId": "343649807"}
+        )
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(Recorder(answer)).import_messages("g", None, [message()])
+        assert ("343649807", True) == (
+            caught.value.request_id,
+            "RequestId 343649807" in caught.value.info,
+        )
+
+    async def test_an_unusable_success_carries_the_request_id(self) -> None:
+        """Code 0 without MsgSeq is ambiguous, and still says which request it was."""
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(Recorder(ok())).import_messages("g", None, [message()])
+        assert ("1", True) == (caught.value.request_id, "RequestId 1" in caught.value.info)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"Message": "?", "RequestId": "9"},
+            {"Code": "0", "MsgSeq": 1, "RequestId": "9"},
+            {"Code": True, "MsgSeq": 1, "RequestId": "9"},
+            {"Code": 0, "MsgSeq": 0, "RequestId": "9"},
+            {"Code": 0, "MsgSeq": "5", "RequestId": "9"},
+        ],
+    )
+    async def test_an_unreadable_answer_is_ambiguous(self, body) -> None:
+        """No integer Code, or a success without a usable MsgSeq: the message may be stored."""
+        with pytest.raises(AmbiguousProviderError) as caught:
+            await provider(Recorder(httpx.Response(200, json=body))).import_messages(
+                "g", None, [message()]
+            )
+        assert ErrorClass.AMBIGUOUS == caught.value.error_class
+
+    @pytest.mark.parametrize(
+        "listing",
+        [
+            ["an entry"],
+            [{"Sender": "a", "MsgType": 1, "MsgBody": "x", "MsgTime": 1000}],
+            [{"Sender": "a", "MsgType": 1, "MsgBody": "x", "MsgSeq": 1, "MsgTime": "soon"}],
+            [{"Sender": "a", "MsgType": "text", "MsgBody": "x", "MsgSeq": 1, "MsgTime": 1000}],
+            {"MsgSeq": 1},
+        ],
+    )
+    async def test_an_unreadable_history_page_is_ambiguous(self, listing) -> None:
+        """A history page that cannot be read is an error to retry, never a shorter history."""
+        with pytest.raises(AmbiguousProviderError):
+            await provider(Recorder(ok(Next=0, List=listing))).history(
+                "g", None, before_seq=None, limit=20
+            )
+
+
+class TestRecoveryOfIdenticalMessages:
+    async def test_only_the_first_of_two_identical_messages_is_present(self) -> None:
+        """Same sender, second and text: one copy in ZIM's history matches one pending message."""
+        same = message(element("TIMTextElem", Text="ok"), send_time=1_620_808_101)
+        recorder = Recorder(ok(Next=0, List=[entry(9, time_ms=1_620_808_101_400, text="ok")]))
+        zego = provider(recorder)
+        page = await zego.history("g", None, before_seq=None, limit=20)
+        index = HistoryIndex()
+        index.add_page(page.entries, finished=page.finished)
+        key = zego.recovery_key(same, 0)
+        matching = match_pending([key, key], index)
+        assert [(Verdict.PRESENT, 9), (Verdict.ABSENT, None)] == [
+            (m.verdict, m.entry.msg_seq if m.entry else None) for m in matching.matches
+        ]

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from service.domain.events import GroupMessage, GroupProfile, InputRecord, OutcomeEvent
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
+from service.domain.validation import Rules
 from service.errors import AmbiguousProviderError, PermanentProviderError, ProviderError
-from service.providers.base import GroupResult, HistoryPage, MessageResult
+from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
 
 
 class FakeProvider:
@@ -20,6 +21,8 @@ class FakeProvider:
     name = "fake"
     messages_per_call = 7
     group_missing_code = 10010
+    rules = Rules()
+    api_names = ApiNames("import_group", "import_group_msg", "group_msg_get_simple")
 
     def __init__(self, latency: float = 0.0) -> None:
         self.groups: set[str] = set()
@@ -78,7 +81,13 @@ class FakeProvider:
         return results
 
     async def history(
-        self, group_id: str, topic_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        group_id: str,
+        topic_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        with_recalled: bool = False,
     ) -> HistoryPage:
         self.calls.append(("group_msg_get_simple", group_id, 0))
         if self.failures:
