@@ -24,7 +24,6 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from service.domain.retry_policy import RetryPolicy
-from service.domain.validation import Rules
 from service.http_api import HttpServer, create_http_app
 from service.messaging.assignor import CopartitionedAssignor, ensure_copartitioned
 from service.messaging.consumer_controller import ConsumerController
@@ -105,7 +104,6 @@ async def open_resources(
                 max_attempts=pipeline.retry_max_attempts,
                 group_wait_seconds=pipeline.group_wait_seconds,
             ),
-            rules=Rules(message_size_limit=settings.tencent.message_size_limit),
             max_in_flight_calls=pipeline.max_in_flight_calls,
             metrics=metrics,
             budgets=budgets,

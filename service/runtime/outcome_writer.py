@@ -126,6 +126,16 @@ class OutcomeWriter:
             self._ledger.finish(ticket)
         self._on_progress()
 
+    async def fail(
+        self,
+        items: Sequence[WorkItem],
+        code: int,
+        info: str,
+        detected_by: DetectedBy = DetectedBy.PROVIDER,
+    ) -> None:
+        """Publish a failed outcome with the same code and reason for each item."""
+        await self.publish([self.failed(item, code, info, detected_by) for item in items], items)
+
     async def dead_letter(self, ticket: Ticket, record: InputRecord, reason: str) -> None:
         """Publish ``record`` unchanged to the dead-letter topic, then finish it."""
         log.warning(

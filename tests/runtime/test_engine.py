@@ -12,7 +12,7 @@ from service.domain.validation import Rules
 from service.errors import RetryableProviderError
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
-from service.runtime import engine as engine_module
+from service.runtime import message_lanes
 from service.runtime.engine import Engine
 
 from .fakes import FakeProvider, FakeSink
@@ -336,7 +336,7 @@ class TestGroupRefusedWhileWaiting:
 
 def message_of_an_unseen_group(monkeypatch, gid: str, make=engine):
     """An engine told the groups topic has unread records, given one message of ``gid``."""
-    monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
+    monkeypatch.setattr(message_lanes, "UNKNOWN_GROUP_GRACE_SECONDS", 0.01)
     provider, sink, feed = FakeProvider(), FakeSink(), Feed()
     eng = make(provider, sink)
     eng.groups_topic_read(caught_up=False)
@@ -376,7 +376,7 @@ class TestGroupsTopicStillBeingRead:
 
     async def test_the_wait_is_bounded(self, monkeypatch):
         """A groups topic that never catches up does not hold a message for ever."""
-        monkeypatch.setattr(engine_module, "UNKNOWN_GROUP_MAX_WAIT_SECONDS", 0.05)
+        monkeypatch.setattr(message_lanes, "UNKNOWN_GROUP_MAX_WAIT_SECONDS", 0.05)
         with capture_logs() as logs:
             _, sink, _, eng = message_of_an_unseen_group(
                 monkeypatch, "ghost", engine_with_short_group_wait
