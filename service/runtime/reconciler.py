@@ -23,7 +23,6 @@ from service.runtime.lanes import Lane
 from service.runtime.work import WorkItem
 
 MAX_HISTORY_PAGES = 50
-HISTORY = "group_msg_get_simple"
 
 
 @dataclass(slots=True)
@@ -70,7 +69,7 @@ class HistoryReconciler:
                     break
                 before = None if index.oldest_seq is None else index.oldest_seq - 1
                 page = await self._caller.call(
-                    HISTORY,
+                    self._provider.api_names.history,
                     lambda before=before: self._provider.history(  # type: ignore[misc]
                         group_id, topic_id, before_seq=before, limit=limits.HISTORY_PAGE_SIZE
                     ),
