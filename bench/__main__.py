@@ -6,8 +6,10 @@ Starts the embedded broker and the emulator (latency and jitter as the provider'
 export, runs the service as a real process, and measures from the outcomes topic. Prints messages
 per second, the ratio to the provider ceiling (minimum calls / 200 per second, over the elapsed
 time), average batch size, peak RSS and frequency-limit errors; the same for a naive consumer
-(one record at a time); a sweep over latency and group count; and peak RSS with a million records
-waiting. Order and counts are verified against the emulator after every run.
+(one record at a time); five replicas sharing the app's budget, and how the budget splits for 1 to
+12 replicas; the engine's memory after 10,000 and 1,000,000 distinct groups; a sweep over latency
+and group count; and peak RSS with a million records waiting. Order and counts are verified
+against the emulator after every run.
 """
 
 from __future__ import annotations
@@ -29,12 +31,19 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from bench.cluster import budget_split, group_memory, run_replicas
 from bench.load import produce_export
 from bench.naive import run_naive
 from service.embedded_broker import EmbeddedBroker, free_port
 from service.messaging.topic_reader import read_topic
 from service.messaging.topics import ensure_topics
-from service.settings import KafkaSettings, Settings, TencentSettings, TopicsSettings
+from service.settings import (
+    KafkaSettings,
+    PipelineSettings,
+    Settings,
+    TencentSettings,
+    TopicsSettings,
+)
 from service.tools.local_stack import (
     LOCAL_SDK_APP_ID,
     LOCAL_SECRET_KEY,
@@ -46,6 +55,8 @@ from service.tools.local_stack import (
 
 CALLS_PER_SECOND = 200
 PARTITIONS = 12
+REPLICA_GROUPS = 600
+REPLICA_MESSAGES = 40
 RESULTS = Path("bench-results")
 console = Console(width=160)
 
@@ -195,6 +206,7 @@ async def run_service(
     groups: int,
     per_group: int,
     name: str,
+    replicas: int = 1,
 ) -> Result:
     tag = uuid.uuid4().hex[:8]
     prefix = f"bench-{tag}"
@@ -202,10 +214,30 @@ async def run_service(
     async with httpx.AsyncClient(timeout=30) as client:
         await emulator_call(client, emulator_url, "POST", "/reset")
         await set_latency(client, emulator_url, latency_ms)
-        total = await load_export(settings, groups=groups, per_group=per_group, prefix=prefix)
-        async with running_service(settings, slug(name)) as peak:
-            outcomes = await collect(
-                broker.bootstrap_servers, settings.topics.outcomes, total, timeout=600
+        peak = [0]
+        outcomes: list[tuple[dict, int]] = []
+
+        async def produce() -> int:
+            return await load_export(settings, groups=groups, per_group=per_group, prefix=prefix)
+
+        async def gather(total: int) -> None:
+            outcomes.extend(
+                await collect(broker.bootstrap_servers, settings.topics.outcomes, total, 600)
+            )
+
+        if replicas == 1:
+            total = await produce()
+            async with running_service(settings, slug(name)) as peak:
+                await gather(total)
+        else:
+            await run_replicas(
+                settings,
+                replicas=replicas,
+                partitions=PARTITIONS,
+                results=RESULTS,
+                name=slug(name),
+                produce=produce,
+                collect=gather,
             )
         stats = await emulator_call(client, emulator_url, "GET", "/stats")
         (RESULTS / f"emulator-stats-{slug(name)}.json").write_text(
@@ -228,7 +260,7 @@ async def run_service(
         avg_batch=round(messages / max(1, msg_calls), 2),
         peak_rss_mb=round(peak[0] / 2**20, 1),
         rate_limited=int(stats.get("rate_limited", 0)),
-        order_ok=order_ok and len(outcomes) >= total,
+        order_ok=order_ok and len(outcomes) >= groups * (per_group + 1),
         counts_ok=counts_ok,
         calls_per_second=per_second(stats.get("admitted_per_tenth", [])),
     )
@@ -311,6 +343,21 @@ async def run_backlog_memory(
     )
 
 
+def memory_table(rows: list[dict[str, float]]) -> Table:
+    out = Table(title="Engine memory after N distinct groups (one group.import + one message each)")
+    for column in ("groups", "peak RSS MB", "groups remembered", "lanes left", "seconds"):
+        out.add_column(column, justify="right")
+    for row in rows:
+        out.add_row(
+            f"{int(row['groups']):,}",
+            f"{row['peak_rss_mb']:.0f}",
+            f"{int(row['groups_remembered']):,}",
+            str(int(row["lanes"])),
+            f"{row['seconds']:.0f}",
+        )
+    return out
+
+
 def table(title: str, results: list[Result], naive: Result | None = None) -> Table:
     out = Table(title=title)
     for column in (
@@ -385,6 +432,31 @@ async def main(args: argparse.Namespace) -> int:
                 json.dumps(all_results, indent=2), encoding="utf-8"
             )
             failed |= not (main_run.order_ok and main_run.counts_ok)
+            console.print(
+                f"[bold]five replicas[/]: {REPLICA_GROUPS} groups x {REPLICA_MESSAGES} messages, "
+                "60 ms, one app budget of 200 calls/s split by partitions held"
+            )
+            five = await run_service(
+                broker,
+                url,
+                latency_ms=60,
+                groups=REPLICA_GROUPS,
+                per_group=REPLICA_MESSAGES,
+                name="5 replicas",
+                replicas=5,
+            )
+            console.print(table("Five replicas on 12 partitions at 60 ms", [five], naive))
+            all_results["replicas"] = [asdict(five)]
+            failed |= not (five.order_ok and five.counts_ok)
+            rate = CALLS_PER_SECOND * (1 - PipelineSettings().budget_headroom)
+            console.print(
+                f"[bold]call budget split[/] over {PARTITIONS} partitions "
+                f"({rate:g} calls/s, the app budget less the headroom), calls/s per replica:"
+            )
+            console.print(budget_split(PARTITIONS, rate), highlight=False)
+            memory = [group_memory(count) for count in args.memory_groups]
+            console.print(memory_table(memory))
+            all_results["group_memory"] = memory
             if not args.quick:
                 sweep = []
                 for latency in (10, 60, 200):
@@ -421,4 +493,11 @@ if __name__ == "__main__":
     parser.add_argument("--naive-seconds", type=float, default=20.0)
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--backlog-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--memory-groups",
+        type=int,
+        nargs="+",
+        default=[10_000, 1_000_000],
+        help="distinct group counts for the engine memory row",
+    )
     raise SystemExit(asyncio.run(main(parser.parse_args())))
