@@ -45,6 +45,12 @@ TARGETS: dict[str, tuple[list[str], list[str], str | None]] = {
         ["components/keda", "components/keda-secured"],
         NAMESPACE,
     ),
+    "production+kafka-sasl-ssl": (
+        ["overlays/production"],
+        ["components/kafka-sasl-ssl"],
+        NAMESPACE,
+    ),
+    "production+kafka-mtls": (["overlays/production"], ["components/kafka-mtls"], NAMESPACE),
     "production+strimzi-topics": (
         ["overlays/production"],
         ["components/strimzi-topics"],
