@@ -82,12 +82,13 @@ class Verdict(StrEnum):
 class HistoryIndex:
     """The part of a group's history fetched so far (pages newest first).
 
-    ``entries`` and the times cover stored messages only; ``oldest_seq`` covers every entry
-    (placeholders included), since the next page is asked for below it.
+    ``entries``, ``by_key`` and the times cover stored messages only; ``oldest_seq`` covers every
+    entry (placeholders included), since the next page is asked for below it.
     """
 
     entries: dict[tuple[str, int, int], HistoryEntry] = field(default_factory=dict)
-    stored: list[HistoryEntry] = field(default_factory=list)
+    # every stored entry read, by key, newest first: what matching looks up
+    by_key: dict[tuple[str, int, int], list[HistoryEntry]] = field(default_factory=dict)
     newest_time: int | None = None
     oldest_time: int | None = None
     oldest_seq: int | None = None
@@ -105,11 +106,13 @@ class HistoryIndex:
         count = 0
         for entry in page:
             count += 1
+            if before is not None and entry.msg_seq >= before:
+                continue  # read before: a page overlapping the previous one
             if self.oldest_seq is None or entry.msg_seq < self.oldest_seq:
                 self.oldest_seq = entry.msg_seq
             if not entry.stored:
                 continue
-            self.stored.append(entry)
+            self.by_key.setdefault(entry.key, []).append(entry)
             self.entries.setdefault(entry.key, entry)
             if self.newest_time is None or entry.msg_time > self.newest_time:
                 self.newest_time = entry.msg_time
@@ -125,9 +128,8 @@ class HistoryIndex:
         Asked with the keys of the messages queued behind a batch: one of them at the provider
         means the batch's messages not found were refused alone before (holes), not unsent.
         """
-        wanted = set(keys)
         floor = 0 if after_seq is None else after_seq
-        return any(e.key in wanted and e.msg_seq > floor for e in self.stored)
+        return any(entry.msg_seq > floor for key in set(keys) for entry in self.by_key.get(key, ()))
 
     def covers(self, send_time: int) -> bool:
         """True when no page older than those read can hold a message sent at ``send_time``."""
@@ -209,7 +211,7 @@ def match_pending(
     wanted = {c.key for c in candidates}
     floor = 0 if after_seq is None else after_seq
     entries = sorted(
-        (e for e in index.stored if e.key in wanted and e.msg_seq > floor),
+        (e for key in wanted for e in index.by_key.get(key, ()) if e.msg_seq > floor),
         key=lambda e: e.msg_seq,
     )
     pairs = _in_order_matching(candidates, entries)

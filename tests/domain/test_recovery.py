@@ -154,6 +154,13 @@ class TestMatchPending:
             match_pending([Candidate("a", 1, 1)], index).need_older,
         )
 
+    def test_an_entry_read_twice_still_accounts_for_one_message(self):
+        """A page repeated by the provider adds nothing: two twins cannot share one entry."""
+        index = read([entry(5, 300, 7)], finished=False)
+        index.add_page([entry(5, 300, 7)], finished=False)
+        matching = match_pending([Candidate("a", 300, 7), Candidate("a", 300, 7)], index)
+        assert [(P, 5), (A, None)] == verdicts(matching)
+
     def test_entries_up_to_the_seq_already_accounted_for_are_not_matched_again(self):
         """The first twin was matched in an earlier batch (seq 5): the second is absent."""
         index = read([entry(5, 300, 7), entry(4, 290, 1)])
