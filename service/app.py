@@ -29,6 +29,7 @@ from service.messaging.assignor import CopartitionedAssignor, ensure_copartition
 from service.messaging.consumer_controller import ConsumerController
 from service.messaging.kafka_clients import broker_security, security_options
 from service.messaging.outcome_publisher import KafkaOutcomeSink
+from service.messaging.producer_errors import start_producer
 from service.messaging.topics import ensure_topics
 from service.metrics import Metrics
 from service.providers.factory import build_provider
@@ -87,7 +88,12 @@ async def open_resources(
         request_timeout_ms=30_000,
         max_request_size=settings.kafka.max_message_bytes,
     )
-    await producer.start()
+    try:
+        # a broker refusing the idempotent producer is ProducerStartError: one line, the setting
+        await start_producer(producer, idempotent=settings.kafka.idempotent_producer)
+    except BaseException:
+        await client.aclose()
+        raise
     readiness, liveness = probes
     http = HttpServer(
         create_http_app(metrics.registry, readiness, liveness),

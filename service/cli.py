@@ -110,7 +110,7 @@ def run() -> None:
     """Run the service: consume, import, publish outcomes, serve /healthz, /readyz, /metrics.
 
     Exit code 1 with one log line naming the cause and the setting to check when Kafka cannot
-    be reached or refuses the TLS or SASL setup.
+    be reached or refuses the TLS or SASL setup, or refuses the idempotent outcome producer.
     """
     settings = load_settings(need_provider=True)
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
@@ -119,7 +119,11 @@ def run() -> None:
     from aiokafka.errors import KafkaError  # noqa: PLC0415
 
     from service.app import create_app  # noqa: PLC0415
-    from service.errors import CopartitioningError, KafkaAccessError  # noqa: PLC0415
+    from service.errors import (  # noqa: PLC0415
+        CopartitioningError,
+        KafkaAccessError,
+        ProducerStartError,
+    )
     from service.gc_tuning import tune_for_steady_timing  # noqa: PLC0415
     from service.messaging.kafka_check import explain  # noqa: PLC0415
 
@@ -133,6 +137,9 @@ def run() -> None:
         raise typer.Exit(2) from None
     except KafkaAccessError as exc:
         log.error("cannot connect to Kafka", reason=str(exc))  # noqa: TRY400 - one line, no traceback
+        raise typer.Exit(1) from None
+    except ProducerStartError as exc:
+        log.error("cannot start the outcome producer", reason=str(exc))  # noqa: TRY400 - one line
         raise typer.Exit(1) from None
     except KafkaError as exc:
         reason = explain(exc, settings.kafka, settings.kafka.bootstrap_servers)

@@ -30,6 +30,10 @@ MESSAGE_TOO_LARGE: Final = 80002
 NO_ANSWER: Final = 408
 # The service's own code for an event it could not process (an unexpected failure, repeated).
 SERVICE_FAILURE: Final = 500
+# The service's own code for a message the provider does not hold while later messages of its
+# group are (it was refused on its own before, or removed since): not sent again, since it would
+# be stored behind messages sent after it. HTTP's Conflict.
+NOT_STORED_BEFORE_LATER: Final = 409
 
 MESSAGES_PER_CALL: Final = 7
 HISTORY_PAGE_SIZE: Final = 20

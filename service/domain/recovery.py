@@ -14,8 +14,9 @@ fingerprint in place of Random). A match is reported with the provider's real Ms
   matched that way is matched, each entry at most once (two identical pending messages need two
   entries), the earlier pending messages first and the newest entries first among equals.
 - **Holes are stepped over.** A message refused on its own by the provider (80001, 80002,
-  10004 in a call's per-message results) is absent while later batch-mates are present;
-  recovery goes on past it (``Matching.holes``).
+  10004 in a call's per-message results, or a whole call refused for it) is absent while
+  later messages are present; recovery goes on past it (``Matching.holes``, and
+  ``HistoryIndex.holds_any`` for the messages queued behind a batch) and does not send it again.
 - **Only what is stored.** Placeholders (``IsPlaceMsg`` 1: deleted, expired or not stored; 2:
   recalled) and system messages never match: nothing is reported present that is not stored.
 - **Bounded by time, not by pages.** Pages are read until the history read reaches a message
@@ -81,12 +82,13 @@ class Verdict(StrEnum):
 class HistoryIndex:
     """The part of a group's history fetched so far (pages newest first).
 
-    ``entries`` and the times cover stored messages only; ``oldest_seq`` covers every entry
-    (placeholders included), since the next page is asked for below it.
+    ``entries``, ``by_key`` and the times cover stored messages only; ``oldest_seq`` covers every
+    entry (placeholders included), since the next page is asked for below it.
     """
 
     entries: dict[tuple[str, int, int], HistoryEntry] = field(default_factory=dict)
-    stored: list[HistoryEntry] = field(default_factory=list)
+    # every stored entry read, by key, newest first: what matching looks up
+    by_key: dict[tuple[str, int, int], list[HistoryEntry]] = field(default_factory=dict)
     newest_time: int | None = None
     oldest_time: int | None = None
     oldest_seq: int | None = None
@@ -104,11 +106,13 @@ class HistoryIndex:
         count = 0
         for entry in page:
             count += 1
+            if before is not None and entry.msg_seq >= before:
+                continue  # read before: a page overlapping the previous one
             if self.oldest_seq is None or entry.msg_seq < self.oldest_seq:
                 self.oldest_seq = entry.msg_seq
             if not entry.stored:
                 continue
-            self.stored.append(entry)
+            self.by_key.setdefault(entry.key, []).append(entry)
             self.entries.setdefault(entry.key, entry)
             if self.newest_time is None or entry.msg_time > self.newest_time:
                 self.newest_time = entry.msg_time
@@ -117,6 +121,15 @@ class HistoryIndex:
         no_progress = before is not None and self.oldest_seq == before
         if count == 0 or finished or no_progress or (self.oldest_seq or 0) == 1:
             self.finished = True
+
+    def holds_any(self, keys: Iterable[tuple[str, int, int]], *, after_seq: int | None) -> bool:
+        """True when a stored entry after ``after_seq`` has one of ``keys``.
+
+        Asked with the keys of the messages queued behind a batch: one of them at the provider
+        means the batch's messages not found were refused alone before (holes), not unsent.
+        """
+        floor = 0 if after_seq is None else after_seq
+        return any(entry.msg_seq > floor for key in set(keys) for entry in self.by_key.get(key, ()))
 
     def covers(self, send_time: int) -> bool:
         """True when no page older than those read can hold a message sent at ``send_time``."""
@@ -169,8 +182,8 @@ class Matching:
     def holes(self) -> list[int]:
         """Absent messages with a present one after them: each was refused (or removed) alone.
 
-        Importing them again gets the same refusal (10004: earlier than the group's latest
-        message), so they may be imported like the others; they are listed for logs and tests.
+        They are not sent again: stored now, a hole would land behind messages sent after it
+        (the providers allow equal send times), and otherwise it gets a refusal again.
         """
         present = self.present
         if not present:
@@ -179,12 +192,16 @@ class Matching:
         return [i for i in self.absent if i < last]
 
 
-def match_pending(candidates: Sequence[Candidate], index: HistoryIndex) -> Matching:
+def match_pending(
+    candidates: Sequence[Candidate], index: HistoryIndex, *, after_seq: int | None = None
+) -> Matching:
     """Judge a group's pending messages (in import order) against the history read so far.
 
     ``need_older`` (and no verdicts) while the history read does not reach below the oldest
     pending message's send time: read the page before ``index.oldest_seq`` and ask again. There
-    is no page limit; the bound is time (and the beginning of the history).
+    is no page limit; the bound is time (and the beginning of the history). ``after_seq``: the
+    seq of the group's latest message already accounted for (imported or found before these);
+    entries up to it hold earlier messages and are not matched again.
     """
     if not candidates:
         return Matching((), need_older=False)
@@ -192,7 +209,11 @@ def match_pending(candidates: Sequence[Candidate], index: HistoryIndex) -> Match
     if not index.pages or not index.covers(oldest):
         return Matching((), need_older=True)
     wanted = {c.key for c in candidates}
-    entries = sorted((e for e in index.stored if e.key in wanted), key=lambda e: e.msg_seq)
+    floor = 0 if after_seq is None else after_seq
+    entries = sorted(
+        (e for key in wanted for e in index.by_key.get(key, ()) if e.msg_seq > floor),
+        key=lambda e: e.msg_seq,
+    )
     pairs = _in_order_matching(candidates, entries)
     return Matching(
         tuple(

@@ -64,6 +64,10 @@ class EmulatorConfig(BaseModel):
     rate_limit_error_code: int = rules.RATE_LIMITED
     message_size_limit: int = Field(default=rules.MESSAGE_SIZE_LIMIT_2024, gt=0)
     """12,000 bytes (2024 edition); ``rules.MESSAGE_SIZE_LIMIT_2022`` (8,000) for the older one."""
+    oversized_refuses_call: bool = False
+    """unconfirmed: a message over ``message_size_limit`` gets Result 80002 alone (False: the
+    result table) or refuses the whole call with 10020, naming ``MsgList[i]`` in ErrorInfo and
+    storing nothing (True: the API's error table, "the message content is too long")."""
     history_page_limit: int | None = Field(default=None, ge=1)
     """At most this many messages per ``group_msg_get_simple`` answer, with ``IsFinished`` 0 when
     requested ones were held back (the provider cuts pages of long messages); None: no cut."""

@@ -23,6 +23,7 @@ INVALID_PARAMETER: Final = 10004  # bad request field; also a message's invalid 
 NO_PERMISSION: Final = 10007  # e.g. AVChatRoom groups
 GROUP_NOT_FOUND: Final = 10010
 INVALID_GROUP_ID: Final = 10015
+CONTENT_TOO_LONG: Final = 10020  # the whole call refused: a message's content is too long
 GROUP_ID_IN_USE: Final = 10021
 RESTRICTED_WORDS: Final = 80001  # 2022 edition
 MESSAGE_TOO_LARGE: Final = 80002

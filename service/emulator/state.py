@@ -25,6 +25,7 @@ def store_for(config: EmulatorConfig) -> EmulatorStore:
     """Build an empty store enforcing the rules ``config`` selects."""
     return EmulatorStore(
         message_size_limit=config.message_size_limit,
+        oversized_refuses_call=config.oversized_refuses_call,
         restricted_words=config.restricted_words,
         dedup_window_seconds=config.dedup_window_seconds,
         dedup_before_time_check=config.dedup_before_time_check,

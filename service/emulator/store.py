@@ -4,7 +4,9 @@
 
 Per group, ``MsgSeq`` counts from 1 in import order. A message is refused on its own (its
 batch-mates are still stored) when its send time breaks the ordering rules (10004), its body is
-over the size limit (80002) or its text holds a restricted word (80001). A message whose
+over the size limit (80002) or its text holds a restricted word (80001). With
+``oversized_refuses_call`` a body over the size limit refuses the whole call instead (10020,
+naming the message), and none of its messages is stored. A message whose
 ``Random`` matches a message already in the group sent within the de-duplication window is
 discarded, and the answer is the first message's ``MsgSeq`` and ``MsgTime``.
 
@@ -95,8 +97,10 @@ class EmulatorStore:
         dedup_before_time_check: bool = True,
         seed: int | None = None,
         history_page_limit: int | None = None,
+        oversized_refuses_call: bool = False,
     ) -> None:
         self.message_size_limit = message_size_limit
+        self.oversized_refuses_call = oversized_refuses_call
         self.history_page_limit = history_page_limit
         self.restricted_words = tuple(word for word in restricted_words if word)
         self.dedup_window_seconds = dedup_window_seconds
@@ -221,6 +225,15 @@ class EmulatorStore:
     def import_messages(self, request: MessageImportRequest, *, now: int) -> list[MessageResult]:
         """Import up to seven messages in order; one result per message."""
         group = self._importable_group(request.group_id, request.topic_id)
+        if self.oversized_refuses_call:
+            for index, message in enumerate(request.messages):
+                size = rules.message_body_size(message.body)
+                if size > self.message_size_limit:
+                    raise ApiError(
+                        rules.CONTENT_TOO_LONG,
+                        f"MsgList[{index}].MsgBody is {size} bytes; the message content is "
+                        f"too long (at most {self.message_size_limit})",
+                    )
         return [
             self._import_one(group, message, request.topic_id, now) for message in request.messages
         ]

@@ -7,7 +7,9 @@ in flight, back-off between tries, the attempt count (kept on the work items, so
 across history checks), the halt while the provider refuses the configuration, and whether the
 provider is answering at all. It returns ``Answered``, ``Unsure`` (the call may have been applied:
 check the history before trying again), ``GroupMissing`` (the caller's lane decides how long to
-wait) or ``GaveUp`` (fail the events with the code given); it never raises a provider error.
+wait), ``Refused`` (the provider refused the whole call for what one of its messages holds: the
+lane isolates that message) or ``GaveUp`` (fail the events with the code given); it never raises
+a provider error.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import structlog
 from service.domain import limits
 from service.domain.events import DetectedBy
 from service.domain.retry_policy import Action, ErrorClass, RetryPolicy, decide
-from service.errors import ProviderError
+from service.errors import BatchRefusedError, ProviderError
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
 from service.runtime.lanes import Lane
@@ -62,6 +64,18 @@ class GroupMissing:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """The whole call was refused for what one (or some) of its messages hold, not sent again.
+
+    ``suspect``: the position in the call of the message the answer names, when it names one.
+    """
+
+    code: int
+    info: str
+    suspect: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GaveUp:
     """The events of this call fail with ``code``."""
 
@@ -71,7 +85,7 @@ class GaveUp:
     detected_by: DetectedBy = DetectedBy.PROVIDER
 
 
-CallResult = Answered[T] | Unsure | GroupMissing | GaveUp
+CallResult = Answered[T] | Unsure | GroupMissing | Refused | GaveUp
 
 
 class ProviderCaller:
@@ -198,6 +212,8 @@ class ProviderCaller:
             self._budgets.for_api(api).penalise(THROTTLE_PAUSE_SECONDS)
         if error.error_class is ErrorClass.GROUP_MISSING:
             return GroupMissing(error.code, error.info)
+        if isinstance(error, BatchRefusedError):
+            return Refused(error.code, error.info, error.suspect)
         decision = decide(
             error.error_class,
             attempt=attempt,

@@ -15,7 +15,7 @@ from service.domain import limits
 from service.domain.events import DetectedBy
 from service.domain.validation import ValidGroupImport
 from service.providers.base import ChatProvider
-from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Unsure
+from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Refused, Unsure
 from service.runtime.groups import GroupRegistry
 from service.runtime.lanes import Lane
 from service.runtime.outcome_writer import OutcomeWriter
@@ -83,7 +83,7 @@ class GroupImports:
             )
             await self._writer.publish([finished], [item])
             return
-        if isinstance(result, GroupMissing | Unsure):  # pragma: no cover - not for group imports
+        if isinstance(result, GroupMissing | Unsure | Refused):  # pragma: no cover - not for groups
             result = GaveUp(result.code, result.info)
         self.refused(event.group_id, result.code, result.info)
         await self._writer.fail([item], result.code, result.info, result.detected_by)

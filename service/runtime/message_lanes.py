@@ -5,31 +5,43 @@
 A lane waits while its group's import is pending here, fails its messages when the import was
 refused, and gives a group not seen yet a bounded chance to arrive. When an earlier run (or
 another owner) may have imported some of its messages, it asks the history reconciler first and
-reports those as recovered; it sends the rest in calls of up to the per-call maximum, cut as late
-as the call budget allows so that budget-bound calls are full.
+reports those as recovered (and fails without a call those the provider refused alone before,
+the holes); it sends the rest in calls of up to the per-call maximum, cut as late as the call
+budget allows so that budget-bound calls are full. A call refused as a whole for one of its
+messages is split until only that message fails (``batch_isolation``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import structlog
 
+from service.domain import limits
 from service.domain.batching import batch_size
 from service.domain.events import DetectedBy
 from service.domain.recovery import HistoryIndex
 from service.domain.retry_policy import Action, ErrorClass, decide
 from service.metrics import Metrics
 from service.providers.base import ChatProvider, MessageResult
-from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Unsure
+from service.runtime.batch_isolation import isolate
+from service.runtime.caller import (
+    Answered,
+    CallResult,
+    GaveUp,
+    GroupMissing,
+    ProviderCaller,
+    Refused,
+    Unsure,
+)
 from service.runtime.groups import GroupRegistry, GroupStatus
 from service.runtime.lanes import Lane
-from service.runtime.outcome_writer import OutcomeWriter
+from service.runtime.outcome_writer import Finished, OutcomeWriter
 from service.runtime.reconciler import HistoryReconciler
 from service.runtime.work import WorkItem
 
@@ -38,6 +50,11 @@ log = structlog.get_logger("service.engine")
 UNKNOWN_GROUP_GRACE_SECONDS = 1.0
 UNKNOWN_GROUP_MAX_WAIT_SECONDS = 30.0
 PENDING_GROUP_RECHECK_SECONDS = 5.0
+HOLE_INFO = (
+    "not at the provider while later messages of its group are: the provider refused it on its "
+    "own before (see its earlier outcome) or it was removed since; not sent again, since it "
+    "would be stored after messages sent later"
+)
 
 
 @dataclass(slots=True)
@@ -46,6 +63,13 @@ class MessageLaneState:
 
     needs_recovery: bool | None = None  # decided at the lane's first call
     history: HistoryIndex | None = None  # history read so far, while every message was found
+    history_topic: str | None = None  # the topic ``history`` was read from
+    # per topic: the MsgSeq of the lane's latest message known at the provider (answered or
+    # found); history up to it holds earlier messages, never one still pending
+    last_seq: dict[str | None, int] = field(default_factory=dict)
+    # messages a refusal named while a split call was interrupted: if the history then shows
+    # them missing behind stored batch-mates, they fail with that refusal
+    refused_alone: dict[WorkItem, tuple[int, str]] = field(default_factory=dict)
     group_wait_started: float | None = None  # first 10010 of the current wait
     grace_taken: bool = False
 
@@ -53,6 +77,12 @@ class MessageLaneState:
         """A worker failed mid-way: what it had sent may be at the provider; check first."""
         self.needs_recovery = True
         self.history = None
+
+    def seen(self, topic_id: str | None, seqs: Iterable[int | None]) -> None:
+        """Messages of ``topic_id`` are at the provider with ``seqs``."""
+        top = max((seq for seq in seqs if seq is not None), default=None)
+        if top is not None and top > self.last_seq.get(topic_id, 0):
+            self.last_seq[topic_id] = top
 
 
 class MessageImports:
@@ -156,18 +186,13 @@ class MessageImports:
                 if not pending:
                     return
                 prepaid = False
-            messages = [item.event.message for item in pending]  # type: ignore[union-attr]
-            result = await self._caller.call(
-                self._api,
-                partial(self._provider.import_messages, group_id, topic_id, messages),
-                lane,
-                pending,
-                unsure_on_ambiguous=True,
-                prepaid=prepaid,
-            )
+            result = await self._send(lane, pending, prepaid=prepaid)
             prepaid = False
-            if isinstance(result, Answered) and len(result.value) != len(pending):
-                result = Unsure(0, "the answer does not list one result per message")
+            if isinstance(result, Refused):
+                stopped = await self._isolate(lane, state, pending, result)
+                if stopped is None:
+                    return
+                pending, result = stopped
             if isinstance(result, Unsure):
                 state.needs_recovery = True  # the call may have been applied: check first
                 state.history = None
@@ -179,20 +204,78 @@ class MessageImports:
             if isinstance(result, GaveUp):
                 await self._writer.fail(pending, result.code, result.info, result.detected_by)
                 return
-            await self._imported(state, group_id, pending, result.value)
+            self._metrics.batch_size.observe(len(pending))
+            await self._imported(state, group_id, topic_id, pending, result.value)
             return
+
+    async def _isolate(
+        self,
+        lane: Lane[Any, MessageLaneState],
+        state: MessageLaneState,
+        pending: list[WorkItem],
+        refused: Refused,
+    ) -> tuple[list[WorkItem], Unsure | GroupMissing] | None:
+        """Split a call refused as a whole until only the bad message fails; publish the results.
+
+        A call of one message refused fails that message with the refusal, without another call.
+
+        Returns the messages left and the call result that stopped the split, if one did.
+        """
+        group_id, topic_id = lane.key[2], pending[0].topic_id
+        isolated = await isolate(
+            partial(self._send, lane, prepaid=False),
+            pending,
+            refused,
+            isolatable=self._provider.rules.isolatable_codes,
+        )
+        await self._imported(
+            state,
+            group_id,
+            topic_id,
+            [item for item, _ in isolated.settled],
+            [answer for _, answer in isolated.settled],
+        )
+        if isolated.stopped_by is None:
+            return None
+        state.refused_alone.update(isolated.named)
+        return isolated.rest, isolated.stopped_by
+
+    async def _send(
+        self, lane: Lane[Any, MessageLaneState], pending: list[WorkItem], *, prepaid: bool
+    ) -> CallResult[list[MessageResult]]:
+        """One import call of ``pending`` (a call whose answer may have been applied: Unsure)."""
+        result = await self._caller.call(
+            self._api,
+            self._sender(lane.key[2], pending[0].topic_id, pending),
+            lane,
+            pending,
+            unsure_on_ambiguous=True,
+            prepaid=prepaid,
+        )
+        if isinstance(result, Answered) and len(result.value) != len(pending):
+            return Unsure(0, "the answer does not list one result per message")
+        return result
+
+    def _sender(
+        self, group_id: str, topic_id: str | None, items: list[WorkItem]
+    ) -> Callable[[], Awaitable[list[MessageResult]]]:
+        """The import call of ``items``' messages."""
+        messages = [item.event.message for item in items]  # type: ignore[union-attr]
+        return partial(self._provider.import_messages, group_id, topic_id, messages)
 
     async def _imported(
         self,
         state: MessageLaneState,
         group_id: str,
+        topic_id: str | None,
         items: list[WorkItem],
         answers: list[MessageResult],
     ) -> None:
+        if not items:
+            return
         state.needs_recovery = False
         state.group_wait_started = None
         self._groups.seen_existing(group_id)
-        self._metrics.batch_size.observe(len(items))
         await self._writer.publish(
             [
                 self._writer.imported(item, msg_seq=answer.msg_seq, msg_time=answer.msg_time)
@@ -202,31 +285,54 @@ class MessageImports:
             ],
             items,
         )
+        state.seen(topic_id, (answer.msg_seq for answer in answers if answer.code == 0))
 
     async def _recover(
         self, lane: Lane[Any, MessageLaneState], state: MessageLaneState, pending: list[WorkItem]
     ) -> list[WorkItem]:
-        """Report the pending messages already at the provider; returns the rest to import."""
+        """Report the pending messages already at the provider, fail the holes; returns the rest."""
+        topic_id = pending[0].topic_id
+        if state.history_topic != topic_id:
+            state.history = None
         found = await self._reconciler.reconcile(
-            lane, lane.key[2], pending[0].topic_id, pending, state.history
+            lane,
+            lane.key[2],
+            topic_id,
+            pending,
+            state.history,
+            after_seq=state.last_seq.get(topic_id),
+            behind=lane.queue,
         )
-        state.history = found.index
+        state.history, state.history_topic = found.index, topic_id
         if found.index is None:
             state.needs_recovery = False
         await self._writer.publish(
             [
-                self._writer.imported(
-                    item,
-                    msg_seq=entry.msg_seq,
-                    msg_time=entry.msg_time,
-                    detected_by=DetectedBy.RECOVERED,
-                    info="already at the provider; not imported again",
-                )
-                for item, entry in found.found
+                *(
+                    self._writer.imported(
+                        item,
+                        msg_seq=entry.msg_seq,
+                        msg_time=entry.msg_time,
+                        detected_by=DetectedBy.RECOVERED,
+                        info="already at the provider; not imported again",
+                    )
+                    for item, entry in found.found
+                ),
+                *(self._hole(state, item) for item in found.holes),
             ],
-            [item for item, _ in found.found],
+            [*(item for item, _ in found.found), *found.holes],
         )
+        state.seen(topic_id, (entry.msg_seq for _, entry in found.found))
         return found.rest
+
+    def _hole(self, state: MessageLaneState, item: WorkItem) -> Finished:
+        """The outcome of a message the provider does not hold while later ones are."""
+        refusal = state.refused_alone.pop(item, None)
+        if refusal is not None:  # its refusal was seen here, in a split interrupted since
+            return self._writer.failed(item, *refusal)
+        return self._writer.failed(
+            item, limits.NOT_STORED_BEFORE_LATER, HOLE_INFO, DetectedBy.SERVICE
+        )
 
     async def _wait_for_missing_group(
         self,

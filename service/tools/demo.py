@@ -27,11 +27,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from service.app import Service
+from service.domain.events import InputRecord
+from service.domain.validation import (
+    Rejection,
+    Rules,
+    ValidMessageImport,
+    decode_envelope,
+    validate_event,
+)
 from service.embedded_broker import EmbeddedBroker
 from service.emulator.config import EmulatorConfig, FaultConfig
 from service.emulator.server import EmulatorServer
 from service.messaging.kafka_clients import security_options
 from service.messaging.topic_reader import TopicRecord, read_topic
+from service.providers.zego import UnsupportedMessageError, to_zim_message, zim_rules
 from service.sample import (
     SAMPLE_EXPORT,
     Expected,
@@ -77,11 +86,8 @@ ZEGO_MESSAGE_SIZE_LIMIT = 32 * 1_024  # an app raised to ZIM's maximum
 ZEGO_RETENTION_DAYS = 3_650
 ZEGO_GROUP_MISSING = 660600001
 ZEGO_PARAMETER_ERROR = 2
-ZEGO_NATIVE_ELEMENTS = frozenset({"TIMTextElem", "TIMCustomElem"})
 
 GROUP_RESULT = "group.import.result"
-GROUP_NOT_FOUND_TENCENT = 10010
-GROUP_REFUSALS_TENCENT = frozenset({GROUP_NOT_FOUND_TENCENT, 10007})
 MESSAGE_RESULT = "group.message.import.result"
 
 
@@ -113,6 +119,8 @@ def demo_settings(
             app_id=LOCAL_SDK_APP_ID,
             server_secret=SecretStr(LOCAL_SECRET_KEY),
             calls_per_second=ZEGO_CALLS_PER_SECOND,
+            # the same plan as the emulator's: the sample's history is years old
+            retention_days=ZEGO_RETENTION_DAYS,
         ),
         kafka=KafkaSettings(
             bootstrap_servers=bootstrap_servers,
@@ -458,28 +466,55 @@ async def _read_back(settings: Settings) -> tuple[list[TopicRecord], list[TopicR
 
 
 def zego_expectations(records: list[Any], tencent: SampleExpectations) -> SampleExpectations:
-    """What the export gives with ZIM, from its Tencent expectations and the documented mapping.
+    """What the export gives with ZIM, from its Tencent expectations.
 
-    Messages of a group that does not exist fail with ZIM's 660600001 instead of 10010; a
-    message that is not one text or one custom element has no ZIM equivalent (code 2).
+    The service checks events with the ZIM adapter's own rules, so each event is checked here
+    with them too (``zim_rules``, and the elements ZIM can hold): an event they refuse fails
+    with ZIM's code; one that Tencent refuses and ZIM takes (a longer name, a larger message,
+    an AVChatRoom group, whose type ZIM is not sent) is imported; a message of a group that is
+    not created fails with ZIM's 660600001. Dead letters are the same.
     """
+    rules = zim_rules(retention_days=ZEGO_RETENTION_DAYS)
+    now = int(time.time())
     events = dict(tencent.events)
+    created: set[str] = set()
+    for record in records:  # groups first: their messages depend on them
+        if (
+            isinstance(record, dict)
+            and record.get("event_id") in events
+            and record.get("type") == "group.import"
+        ):
+            verdict = _zim_verdict(record, rules, now)
+            events[record["event_id"]] = verdict
+            if verdict.status == "imported":
+                created.add(str(record.get("group", {}).get("GroupId")))
     for record in records:
-        if not isinstance(record, dict) or record.get("type") != "group.message.import":
+        if not isinstance(record, dict) or record.get("event_id") not in events:
             continue
-        event_id = str(record.get("event_id"))
-        want = events.get(event_id)
-        if want is None:
+        if record.get("type") != "group.message.import":
             continue
-        if want.status == "failed" and want.error_code not in GROUP_REFUSALS_TENCENT:
-            continue  # the message's own rule: refused before anything ZIM-specific
-        body = record.get("message", {}).get("MsgBody", [])
-        if not (len(body) == 1 and body[0].get("MsgType") in ZEGO_NATIVE_ELEMENTS):
-            # checked as the message is read, before its group's state matters
-            events[event_id] = Expected("failed", ZEGO_PARAMETER_ERROR)
-        elif want.error_code == GROUP_NOT_FOUND_TENCENT:
-            events[event_id] = Expected("failed", ZEGO_GROUP_MISSING)
+        verdict = _zim_verdict(record, rules, now)
+        if verdict.status == "imported" and record.get("group_id") not in created:
+            verdict = Expected("failed", ZEGO_GROUP_MISSING)
+        events[record["event_id"]] = verdict
     return SampleExpectations(events=events, dead_letter=tencent.dead_letter)
+
+
+def _zim_verdict(record: dict[str, Any], rules: Rules, now: int) -> Expected:
+    """How the ZIM path's checks judge one event: refused with its code, or to import."""
+    value = json.dumps(record).encode()
+    group = record.get("group")
+    key = group.get("GroupId") if isinstance(group, dict) else record.get("group_id")
+    raw = InputRecord("demo", 0, 0, str(key).encode(), value)
+    checked = validate_event(raw, decode_envelope(value), now=now, rules=rules)
+    if isinstance(checked, Rejection):
+        return Expected("failed", checked.code)
+    if isinstance(checked, ValidMessageImport):
+        try:
+            to_zim_message(checked.message)
+        except UnsupportedMessageError as exc:
+            return Expected("failed", exc.code)
+    return Expected("imported", 0)
 
 
 def zego_export(directory: Path) -> tuple[Path, SampleExpectations]:

@@ -154,6 +154,37 @@ class TestMatchPending:
             match_pending([Candidate("a", 1, 1)], index).need_older,
         )
 
+    def test_an_entry_read_twice_still_accounts_for_one_message(self):
+        """A page repeated by the provider adds nothing: two twins cannot share one entry."""
+        index = read([entry(5, 300, 7)], finished=False)
+        index.add_page([entry(5, 300, 7)], finished=False)
+        matching = match_pending([Candidate("a", 300, 7), Candidate("a", 300, 7)], index)
+        assert [(P, 5), (A, None)] == verdicts(matching)
+
+    def test_entries_up_to_the_seq_already_accounted_for_are_not_matched_again(self):
+        """The first twin was matched in an earlier batch (seq 5): the second is absent."""
+        index = read([entry(5, 300, 7), entry(4, 290, 1)])
+        matching = match_pending([Candidate("a", 300, 7)], index, after_seq=5)
+        assert [(A, None)] == verdicts(matching)
+
+
+class TestHoldsAny:
+    def test_a_key_stored_after_the_seq_is_held(self):
+        """A message queued behind the batch is stored after the last one found: True."""
+        index = read([entry(7, 320, 3), entry(6, 310, 2), entry(5, 300, 1)])
+        assert (True, False) == (
+            index.holds_any([("a", 320, 3)], after_seq=6),
+            index.holds_any([("a", 320, 3)], after_seq=7),
+        )
+
+    def test_a_placeholder_or_another_key_is_not_held(self):
+        """Only stored entries with one of the keys count."""
+        index = read([place(7, 320, 3), entry(6, 310, 2)])
+        assert (False, False) == (
+            index.holds_any([("a", 320, 3)], after_seq=None),
+            index.holds_any([("b", 310, 2)], after_seq=None),
+        )
+
 
 keys = st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 3), st.integers(0, 2))
 

@@ -257,6 +257,27 @@ class TestSizeLimit:
         expected = [0, rules.MESSAGE_TOO_LARGE]
         assert expected == codes(results)
 
+    def test_oversized_message_can_refuse_the_whole_call_with_10020(self) -> None:
+        """``oversized_refuses_call``: 10020 naming the message, and none of the call is stored."""
+        store = EmulatorStore(
+            message_size_limit=rules.MESSAGE_SIZE_LIMIT_2022, oversized_refuses_call=True
+        )
+        store.import_group(group_request(), now=NOW)
+        with pytest.raises(ApiError) as refused:
+            store.import_messages(
+                batch(
+                    msg(CREATED + 1, body=body_of_size(8_000)),
+                    msg(CREATED + 2, body=body_of_size(8_001)),
+                    msg(CREATED + 3),
+                ),
+                now=NOW,
+            )
+        assert (rules.CONTENT_TOO_LONG, True, 0) == (
+            refused.value.code,
+            refused.value.info.startswith("MsgList[1]."),
+            store.message_count(),
+        )
+
 
 class TestRestrictedWords:
     """Result 80001 for restricted words (2022 edition)."""

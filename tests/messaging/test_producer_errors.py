@@ -4,9 +4,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, UnknownError
+from pydantic import SecretStr
 
 from service.embedded_broker import EmbeddedBroker
 from service.errors import ProducerStartError
@@ -15,6 +21,10 @@ from service.messaging.producer_errors import (
     explain_producer_failure,
     start_producer,
 )
+from service.settings import KafkaSettings, Settings, TencentSettings, TopicsSettings
+from service.tools.local_stack import settings_env
+
+CLI_TIMEOUT_SECONDS = 60
 
 
 def _do_init_pid() -> None:
@@ -64,4 +74,55 @@ class TestAgainstTheEmbeddedBroker:
             f"{IDEMPOTENCE_SETTING}=false" in message,
             "\n" not in message,
             caught.value.__cause__,
+        )
+
+
+async def run_command(env: dict[str, str]) -> tuple[int, list[str]]:
+    """``chat-import run`` in its own process; its exit code and the lines it wrote on stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service",
+        "run",
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("CHAT_IMPORT_")}, **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_SECONDS)
+    assert process.returncode is not None
+    return process.returncode, err.decode().splitlines()
+
+
+@pytest.mark.kafka
+class TestRunAgainstABrokerWithoutIdempotence:
+    async def test_run_exits_with_one_line_naming_the_setting(
+        self, kafka_broker: EmbeddedBroker, run_id: str
+    ) -> None:
+        """``chat-import run`` with idempotence on: exit 1, one line naming the setting to change.
+
+        No traceback: every line on stderr is a JSON log line, and exactly one says what to set.
+        """
+        settings = Settings(
+            kafka=KafkaSettings(
+                bootstrap_servers=kafka_broker.bootstrap_servers,
+                group_id=f"idempotence-{run_id}",
+                idempotent_producer=True,
+                topic_partitions=1,
+            ),
+            topics=TopicsSettings(
+                groups=f"groups-{run_id}",
+                messages=f"messages-{run_id}",
+                outcomes=f"outcomes-{run_id}",
+                dead_letter=f"dead-letter-{run_id}",
+            ),
+            tencent=TencentSettings(sdk_app_id=1_400_000_001, secret_key=SecretStr("k" * 32)),
+            http_port=0,
+        )
+        code, lines = await run_command(settings_env(settings))
+        logged = [json.loads(line) for line in lines]  # a traceback line is not JSON
+        naming = [entry for entry in logged if f"{IDEMPOTENCE_SETTING}=false" in str(entry)]
+        assert (1, 1) == (code, len(naming))
+        assert ("error", "cannot start the outcome producer") == (
+            naming[0]["level"],
+            naming[0]["event"],
         )

@@ -11,7 +11,12 @@ from service.domain.events import GroupMessage, GroupProfile, InputRecord, Outco
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import Rules
-from service.errors import AmbiguousProviderError, PermanentProviderError, ProviderError
+from service.errors import (
+    AmbiguousProviderError,
+    BatchRefusedError,
+    PermanentProviderError,
+    ProviderError,
+)
 from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
 
 
@@ -32,6 +37,9 @@ class FakeProvider:
         self.failures: list[ProviderError] = []  # raised by the next calls, in order
         self.apply_then_fail = 0
         self.refuse_random: set[int] = set()
+        # a message with one of these Randoms refuses its whole call (10020), named or not
+        self.refuse_call_random: set[int] = set()
+        self.name_refused = True
         self.poison_groups: set[str] = set()  # every import into them times out (502)
         self.malformed_next = 0  # answers the adapter cannot read (raises outside ProviderError)
         self.malformed_after_store = False  # the unreadable answer came after the call was applied
@@ -64,6 +72,11 @@ class FakeProvider:
         if self.malformed_next and not self.malformed_after_store:
             self.malformed_next -= 1
             raise ValueError("MsgSeq is not a number")
+        bad = [i for i, m in enumerate(messages) if m.Random in self.refuse_call_random]
+        if bad:
+            named = f"MsgList[{bad[0]}] is too long" if self.name_refused else "too long"
+            suspect = bad[0] if self.name_refused else None
+            raise BatchRefusedError(10020, named, suspect=suspect)
         results = []
         stored = self.messages[group_id]
         for message in messages:
