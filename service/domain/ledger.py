@@ -13,7 +13,8 @@ the map an earlier owner committed is handed over (``resume``): a record it list
 skipped as it is read (``Skipped``, finished at once so the watermark moves past it), and a record
 it lists as doubtful is read with ``Ticket.doubtful`` so that its group checks the provider's
 history before importing it. While the partition is held the ledger counts as doubtful every
-unfinished record that a provider call carried (``handed``), and gives the map to commit:
+unfinished record that a provider call carried (``handed``) and every doubtful one not cleared
+(``clear_doubt``: its group's check is over), and gives the map to commit:
 
 - ``offset_maps()`` while calls may still leave (the periodic commit): every unfinished record is
   doubtful, since after the commit any of them may be sent and the process killed;
@@ -58,14 +59,15 @@ class Skipped:
 
 
 class _Held:
-    __slots__ = ("doubtful", "generation", "inherited", "releasing", "tracker")
+    __slots__ = ("doubtful", "generation", "handed", "inherited", "releasing", "tracker")
 
     def __init__(self, generation: int) -> None:
         self.generation = generation
         self.tracker = OffsetTracker()
         self.releasing = False
         self.inherited: OffsetMap | None = None  # the map committed by the earlier owner
-        self.doubtful: set[int] = set()  # unfinished offsets that may be at the provider
+        self.doubtful: set[int] = set()  # unfinished, and the earlier owner may have sent them
+        self.handed: set[int] = set()  # unfinished, and a call of this owner carried them
 
     def fate(self, offset: int) -> Fate:
         """What the earlier owner's map says of ``offset`` (no map: doubtful)."""
@@ -90,7 +92,8 @@ class _Held:
             if finished:
                 builder.put(offset, Fate.DONE)
             else:
-                builder.put(offset, Fate.DOUBTFUL if offset in self.doubtful else Fate.NEW)
+                sent = offset in self.handed or offset in self.doubtful
+                builder.put(offset, Fate.DOUBTFUL if sent else Fate.NEW)
         for start, fate, length in self._inherited_from(builder.cursor):
             builder.put(start, fate)
             builder.extend(fate, length - 1)
@@ -199,7 +202,18 @@ class PartitionLedger:
                 and held.generation == ticket.generation
                 and held.tracker.is_unfinished(ticket.offset)
             ):
-                held.doubtful.add(ticket.offset)
+                held.handed.add(ticket.offset)
+
+    def clear_doubt(self, tickets: Iterable[Ticket]) -> None:
+        """No earlier owner sent these records after all; calls of this owner still count.
+
+        Their group's history check is over, or the group did not exist before this process
+        created it.
+        """
+        for ticket in tickets:
+            held = self._held.get(ticket.tp)
+            if held is not None and held.generation == ticket.generation:
+                held.doubtful.discard(ticket.offset)
 
     def is_current(self, ticket: Ticket) -> bool:
         """True while the ticket's partition is held in the ticket's generation."""
@@ -213,6 +227,7 @@ class PartitionLedger:
             return False
         held.tracker.finish(ticket.offset)
         held.doubtful.discard(ticket.offset)
+        held.handed.discard(ticket.offset)
         return True
 
     # ------------------------------------------------------------- figures

@@ -40,7 +40,7 @@ class TestOwnership:
         """While handed back, new records are refused; work already read still finishes."""
         ledger = holding(TP)
         ticket = ledger.read(*TP, 0, 1)
-        assert ticket is not None
+        assert isinstance(ticket, Ticket)
         ledger.release([TP])
         assert None is ledger.read(*TP, 1, 1)
         assert ledger.finish(ticket)
@@ -56,7 +56,8 @@ class TestStaleWork:
         ledger.revoke([TP])
         ledger.assign([TP])
         new = ledger.read(*TP, 5, 2)
-        assert new is not None
+        assert isinstance(old, Ticket)
+        assert isinstance(new, Ticket)
         assert (False, False, True) == (
             ledger.finish(old),
             ledger.is_current(old),
@@ -80,14 +81,14 @@ class TestStaleWork:
     def test_the_watermark_never_passes_a_record_of_its_generation_unfinished(self, steps):
         """For any interleaving of reads, finishes (stale ones too) and rebalances."""
         ledger = holding(TP)
-        tickets = []
+        tickets: list[Ticket] = []
         next_offset = 0
         for action, number in steps:
             if action == "read":
                 generation = ledger.generations().get(TP, -1)
                 ticket = ledger.read(*TP, next_offset, generation)
                 next_offset += 1 + number % 3
-                if ticket is not None:
+                if isinstance(ticket, Ticket):
                     tickets.append(ticket)
             elif action == "finish" and tickets:
                 ledger.finish(tickets.pop(number % len(tickets)))
@@ -195,6 +196,14 @@ class TestMaps:
         ledger.resume(TP, 1, OffsetMap.of(0, [(Fate.NEW, 2), (Fate.DONE, 2)], Fate.NEW))
         read(ledger, 0)
         assert "??DD??" == fates(ledger.offset_maps()[TP], 0, 6)
+
+    def test_cleared_doubt_makes_an_unsent_record_new_but_not_a_sent_one(self):
+        """Its group's check said no earlier owner sent it; a call of this owner still counts."""
+        ledger = holding(TP)
+        tickets = [read(ledger, offset) for offset in range(3)]
+        ledger.handed([tickets[1]])
+        ledger.clear_doubt(tickets)
+        assert "N?N" == fates(ledger.revoke([TP])[TP], 0, 3)
 
     def test_a_handed_ticket_of_a_finished_or_stale_record_changes_nothing(self):
         """Late marks do not bring doubt back."""
