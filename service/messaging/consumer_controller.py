@@ -6,6 +6,13 @@ It hands fetched records to the engine (each with its partition's generation at 
 batch was taken), pauses and resumes partitions to bound memory, commits finished offsets, reports
 lag, answers the rebalance callbacks, gives the replica its share of the call budget, and stops:
 it is the only code that touches the consumer.
+
+Every commit carries the partition's offset map in its metadata (``service/domain/offset_map.py``):
+the periodic ones say which records above the committed offset are finished (everything else
+doubtful: calls may leave after it); the one after a revocation's or a stop's drain also says
+which unfinished records no call ever carried. On assignment the new partitions stay paused until
+the maps committed for them are read and handed to the engine, so that not one of their records
+is judged without it.
 """
 
 from __future__ import annotations
@@ -19,10 +26,14 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError, OffsetMetadataTooLargeError
+from aiokafka.structs import OffsetAndMetadata
 
+from service.domain import offset_map
 from service.domain.events import InputRecord
+from service.domain.offset_map import OffsetMap
 from service.messaging.assignor import CopartitionedAssignor
+from service.messaging.committed import committed_with_metadata
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets, replica_share
 from service.runtime.engine import Engine
@@ -78,7 +89,7 @@ class ConsumerController:
         self._metrics = metrics
         self._phase = Phase.JOINING
         self._paused: set[TopicPartition] = set()
-        self._committed: dict[tuple[str, int], int] = {}
+        self._committed: dict[tuple[str, int], tuple[int, str]] = {}
         self._batches = 0  # batches taken; odd while one is being handed to the engine
         self._flow_task = asyncio.create_task(self._flow_loop())
 
@@ -142,6 +153,10 @@ class ConsumerController:
                 self._consumer.pause(*held)
             return
         self._phase = Phase.HOLDING
+        known = set(self._engine.generations())
+        new = [tp for tp in held if (tp.topic, tp.partition) not in known]
+        # Not one record of a new partition before the engine has its offset map.
+        self._consumer.pause(*new)
         self._engine.assign((tp.topic, tp.partition) for tp in held)
         self._engine.groups_topic_read(caught_up=False)  # until the new ones are read
         self._paused &= set(held)
@@ -164,6 +179,33 @@ class ConsumerController:
             indices=sorted(holding.indices) if holding else [],
             of=holding.index_count if holding else 0,
         )
+        await self._resume_from_maps(new)
+
+    async def _resume_from_maps(self, new: list[TopicPartition]) -> None:
+        """Hand the engine the map committed for each new partition, then let records flow."""
+        if not new:
+            return
+        generations = self._engine.generations()
+        committed = await committed_with_metadata(self._consumer, new)
+        if committed is None:
+            log.warning(
+                "committed offset maps could not be read; the new partitions resume from the "
+                "plain watermark (every unfinished record is checked against the history)",
+                partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in new),
+            )
+            committed = {}
+        maps: dict[str, int] = {"mapped": 0, "plain": 0}
+        for tp in new:
+            key = (tp.topic, tp.partition)
+            found = committed.get(tp)
+            resumed = offset_map.decode(found[1], found[0]) if found is not None else None
+            maps["plain" if resumed is None else "mapped"] += 1
+            if key in generations:
+                self._engine.resume(key, generations[key], resumed)
+        log.info("resumed from the committed offsets", **maps)
+        held = self._consumer.assignment()
+        with contextlib.suppress(IllegalStateError):
+            self._consumer.resume(*(tp for tp in new if tp in held and tp not in self._paused))
 
     def _set_budget(self, rate: float) -> None:
         """Take ``rate`` as this replica's share, unless a fixed per-replica rate is set.
@@ -223,27 +265,55 @@ class ConsumerController:
 
     # ----------------------------------------------------- commits and flow
 
+    def _metadata(self, mapped: OffsetMap) -> str:
+        """The map's text, or the plain watermark (counted) when it does not fit."""
+        limit = self._settings.kafka.offset_metadata_max_bytes
+        if limit == 0:
+            return ""
+        text = offset_map.encode(mapped, limit)
+        if text is None:
+            self._metrics.offset_map_fallbacks.inc()
+            return ""
+        return text
+
     async def _commit(
-        self, marks: dict[tuple[str, int], int], only: set[TopicPartition] | None = None
+        self, maps: dict[tuple[str, int], OffsetMap], only: set[TopicPartition] | None = None
     ) -> None:
-        if not marks:
+        if not maps:
             return
         assigned = only if only is not None else self._consumer.assignment()
-        offsets = {
-            TopicPartition(topic, partition): offset
-            for (topic, partition), offset in marks.items()
-            if TopicPartition(topic, partition) in assigned
-            and self._committed.get((topic, partition)) != offset
-        }
+        offsets: dict[TopicPartition, tuple[int, str]] = {}
+        for (topic, partition), mapped in maps.items():
+            tp = TopicPartition(topic, partition)
+            entry = (mapped.base, self._metadata(mapped))
+            if tp in assigned and self._committed.get((topic, partition)) != entry:
+                offsets[tp] = entry
         if not offsets:
             return
         try:
-            await self._consumer.commit(offsets)
+            try:
+                await self._consumer.commit(
+                    {tp: OffsetAndMetadata(*entry) for tp, entry in offsets.items()}
+                )
+            except OffsetMetadataTooLargeError:
+                # The broker's limit is below the configured one: the plain watermarks instead.
+                self._metrics.offset_map_fallbacks.inc(
+                    sum(1 for _, text in offsets.values() if text)
+                )
+                log.warning(
+                    "the broker refused the offset maps as too large; committed the plain "
+                    "watermarks (lower CHAT_IMPORT_KAFKA__OFFSET_METADATA_MAX_BYTES to the "
+                    "broker's offset.metadata.max.bytes)"
+                )
+                offsets = {tp: (offset, "") for tp, (offset, _) in offsets.items()}
+                await self._consumer.commit(
+                    {tp: OffsetAndMetadata(*entry) for tp, entry in offsets.items()}
+                )
         except (KafkaError, IllegalStateError) as exc:
             log.warning("offset commit failed; will retry", error=type(exc).__name__)
             return
-        for tp, offset in offsets.items():
-            self._committed[(tp.topic, tp.partition)] = offset
+        for tp, entry in offsets.items():
+            self._committed[(tp.topic, tp.partition)] = entry
 
     def _apply_flow_control(self) -> None:
         if self._phase is Phase.STOPPING:
@@ -317,7 +387,7 @@ class ConsumerController:
             now = time.monotonic()
             if now - last_commit >= interval:
                 last_commit = now
-                await self._commit(self._engine.committable())
+                await self._commit(self._engine.offset_maps())
             if now - last_lag >= LAG_EVERY_SECONDS:
                 last_lag = now
                 await self._record_lag()

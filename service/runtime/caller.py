@@ -95,6 +95,7 @@ class ProviderCaller:
         "_budgets",
         "_halted_reason",
         "_metrics",
+        "_on_send",
         "_policy",
         "_rng",
         "_slots",
@@ -108,8 +109,11 @@ class ProviderCaller:
         policy: RetryPolicy,
         metrics: Metrics,
         max_in_flight_calls: int,
+        on_send: Callable[[Sequence[WorkItem]], None] | None = None,
     ) -> None:
         self._budgets = budgets
+        # told before a call carrying work items leaves: from then on they may be at the provider
+        self._on_send = on_send
         self._policy = policy
         self._metrics = metrics
         self._slots = asyncio.Semaphore(max_in_flight_calls)
@@ -164,6 +168,8 @@ class ProviderCaller:
                 await self.slot(api, lane)
             prepaid = False
             lane.check_abandoned()
+            if items and self._on_send is not None:
+                self._on_send(items)
             outcome = await self._send_once(api, send)
             if not isinstance(outcome, ProviderError):
                 return Answered(outcome)

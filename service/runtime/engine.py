@@ -27,7 +27,8 @@ import structlog
 
 from service.domain import limits
 from service.domain.events import DetectedBy, EventType, InputRecord
-from service.domain.ledger import PartitionLedger, TopicPartition
+from service.domain.ledger import PartitionLedger, Skipped, TopicPartition
+from service.domain.offset_map import OffsetMap
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rejection, Rules, ValidGroupImport
 from service.metrics import Metrics
@@ -84,7 +85,11 @@ class Engine:
         self._ledger = PartitionLedger()
         self._progress = asyncio.Event()
         self._caller = ProviderCaller(
-            budgets=budgets, policy=policy, metrics=metrics, max_in_flight_calls=max_in_flight_calls
+            budgets=budgets,
+            policy=policy,
+            metrics=metrics,
+            max_in_flight_calls=max_in_flight_calls,
+            on_send=lambda items: self._ledger.handed(item.ticket for item in items),
         )
         self._writer = OutcomeWriter(
             sink, self._ledger, metrics, provider=provider.name, on_progress=self._progress.set
@@ -121,19 +126,28 @@ class Engine:
         """The generation of each partition read now (records carry it through intake)."""
         return self._ledger.generations()
 
+    def resume(self, tp: TopicPartition, generation: int, offset_map: OffsetMap | None) -> bool:
+        """Take the offset map the partition's earlier owner committed (None: nothing known).
+
+        Must come before the partition's first record of ``generation``; False when it did not.
+        """
+        return self._ledger.resume(tp, generation, offset_map)
+
     async def release(
         self, tps: Iterable[TopicPartition], timeout: float
-    ) -> dict[TopicPartition, int]:
+    ) -> dict[TopicPartition, OffsetMap]:
         """Hand ``tps`` back: no new work, calls on the wire finish within ``timeout``.
 
-        Returns the offsets to commit for them; everything about them is then forgotten, and
-        work of theirs that is still finishing can no longer change anything.
+        Returns the offset maps to commit for them, drained: a record no call carried is new to
+        the next owner. Everything about them is then forgotten, and work of theirs that is
+        still finishing can no longer change anything.
         """
         revoked = [tp for tp in tps if tp in set(self._ledger.held())]
         if not revoked:
             return {}
         deadline = time.monotonic() + timeout
         self._ledger.release(revoked)
+        self._clear_settled_doubt(revoked)
         await self._lanes.abandon(revoked, timeout)
         side = [task for task in self._side_tasks if not task.done()]
         if side:
@@ -141,7 +155,19 @@ class Engine:
         self._groups.forget_creations()
         return self._ledger.revoke(revoked)
 
-    async def drain(self, timeout: float) -> dict[TopicPartition, int]:
+    def _clear_settled_doubt(self, tps: list[TopicPartition]) -> None:
+        """Tell the ledger which doubtful records are known new, before their lanes are dropped.
+
+        A message lane that decided it needs no history check (its group was created here, or
+        its first message was new, or the check found where the group's history ends) knows
+        that no earlier owner sent any of its messages; only calls of this process may have.
+        """
+        for lane in self._lanes.lanes_of(tps):
+            state = lane.state
+            if isinstance(state, MessageLaneState) and state.needs_recovery is False:
+                self._ledger.clear_doubt(item.ticket for item in (*lane.in_hand, *lane.queue))
+
+    async def drain(self, timeout: float) -> dict[TopicPartition, OffsetMap]:
         """Stop taking records, finish in-flight work within ``timeout``; return final offsets."""
         return await self.release(self._ledger.held(), timeout)
 
@@ -159,6 +185,10 @@ class Engine:
         if ticket is None:
             return
         self._metrics.records_consumed.labels(record.topic).inc()
+        if isinstance(ticket, Skipped):
+            self._metrics.records_skipped.labels(record.topic).inc()
+            self._progress.set()
+            return
         checked = classify(
             record, provider=self._provider, rules=self._rules, now=int(self._clock())
         )
@@ -233,6 +263,10 @@ class Engine:
     def committable(self) -> dict[TopicPartition, int]:
         """The offset each partition held may commit now."""
         return self._ledger.committable()
+
+    def offset_maps(self) -> dict[TopicPartition, OffsetMap]:
+        """The offset map each partition held may commit now, while calls may still leave."""
+        return self._ledger.offset_maps()
 
     def buffered(self, tp: TopicPartition | None = None) -> int:
         """Records read and not finished (all partitions, or one)."""

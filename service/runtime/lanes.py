@@ -167,6 +167,11 @@ class LaneSupervisor(Generic[K, S]):
         """The key's lane, while it has work."""
         return self._lanes.get(key)
 
+    def lanes_of(self, tps: Iterable[TopicPartition]) -> list[Lane[K, S]]:
+        """The live lanes of the partitions ``tps``."""
+        wanted = set(tps)
+        return [lane for lane in self._lanes.values() if lane.tp in wanted]
+
     def push(self, key: K, tp: TopicPartition, item: WorkItem) -> Lane[K, S]:
         """Queue ``item`` behind the key's earlier items; starts the key's worker if it has none."""
         lane = self._lanes.get(key)

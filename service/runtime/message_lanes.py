@@ -156,8 +156,12 @@ class MessageImports:
                 continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
-                # check. Otherwise an earlier run (or owner) may have imported these already.
-                state.needs_recovery = not facts.created_here
+                # check. Otherwise the check is needed only when an earlier run (or owner) may
+                # have sent the lane's first message: a group's messages go out in order, so if
+                # no call ever carried the first one, none carried those behind it either.
+                state.needs_recovery = not facts.created_here and lane.queue[0].doubtful
+                if state.needs_recovery:
+                    self._metrics.resume_checks.inc()
             prepaid = False
             if not state.needs_recovery and len(lane.queue) < self._per_call:
                 # Wait for the call's slot first and cut the batch when it may leave: messages

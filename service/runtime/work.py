@@ -23,6 +23,11 @@ class WorkItem:
     finished: bool = False  # its outcome is published
 
     @property
+    def doubtful(self) -> bool:
+        """An earlier owner of its partition may have handed it to the provider."""
+        return self.ticket.doubtful
+
+    @property
     def topic_id(self) -> str | None:
         """The topic a message goes to (None for groups and topic-less messages)."""
         return self.event.topic_id if isinstance(self.event, ValidMessageImport) else None

@@ -48,6 +48,11 @@ class Summary:
         """Distinct events with an outcome."""
         return sum(self.by_status.values())
 
+    @property
+    def repeated(self) -> int:
+        """Outcome records beyond the first of their event (a restart or a rebalance repeats)."""
+        return self.outcomes_read - self.events
+
 
 def summarise(outcomes: list[tuple[dict[str, object], int]]) -> Summary:
     """Summarise (outcome, timestamp) pairs; a repeated event counts once (its latest outcome)."""
@@ -122,6 +127,8 @@ def render(summary: Summary, console: Console, *, top: int = 5) -> None:
     for name, group in sorted(summary.groups.items(), key=lambda kv: -kv[1].seconds)[:top]:
         slow.add_row(name, f"{group.seconds:.1f}", str(group.imported + group.failed))
     console.print(slow)
+    share = f" ({summary.repeated / summary.events:.1%} of the events)" if summary.events else ""
     console.print(
-        f"outcome records read: {summary.outcomes_read}; unreadable: {summary.unreadable}"
+        f"outcome records read: {summary.outcomes_read}; repeated outcomes: "
+        f"{summary.repeated}{share}; unreadable: {summary.unreadable}"
     )

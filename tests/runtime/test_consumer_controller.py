@@ -3,8 +3,12 @@
 """The consumer controller against a stand-in consumer: probes, rebalances, budget shares."""
 
 import asyncio
+import json
+from types import SimpleNamespace
 
 from aiokafka import TopicPartition
+from aiokafka.errors import OffsetMetadataTooLargeError
+from aiokafka.structs import OffsetAndMetadata
 
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
@@ -13,7 +17,7 @@ from service.messaging.consumer_controller import ConsumerController
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
-from service.settings import PipelineSettings, Settings, TopicsSettings
+from service.settings import KafkaSettings, PipelineSettings, Settings, TopicsSettings
 
 from .fakes import FakeProvider, FakeSink
 
@@ -131,3 +135,161 @@ class TestStopping:
         consumer.held = both(2)
         await control.on_assigned(list(consumer.held))
         assert (both(2), "shutting down") == (consumer.paused, control.readiness()[1])
+
+
+class StandInCoordinator:
+    """Keeps what is committed, with its metadata, and answers fetches for it."""
+
+    def __init__(self) -> None:
+        self.committed: dict[TopicPartition, OffsetAndMetadata] = {}
+        self.fetches = 0
+
+    async def fetch_committed_offsets(
+        self, tps: list[TopicPartition]
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
+        self.fetches += 1
+        return {tp: self.committed[tp] for tp in tps if tp in self.committed}
+
+
+class CommittingConsumer(StandInConsumer):
+    """A stand-in whose commits land in its coordinator; refuses large metadata if told."""
+
+    def __init__(self, refuse_metadata_over: int | None = None) -> None:
+        super().__init__()
+        self._coordinator = StandInCoordinator()
+        self.refuse_metadata_over = refuse_metadata_over
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        limit = self.refuse_metadata_over
+        if limit is not None and any(
+            len(value.metadata) > limit  # type: ignore[attr-defined]
+            for value in offsets.values()
+        ):
+            raise OffsetMetadataTooLargeError
+        self.commits.append(dict(offsets))
+        self._coordinator.committed.update(offsets)
+
+
+def resuming_controller(
+    consumer: StandInConsumer, **kafka: int
+) -> tuple[ConsumerController, Engine, FakeProvider, Metrics]:
+    settings = Settings(
+        topics=TOPICS,
+        pipeline=PipelineSettings(drain_seconds=1, replica_calls_per_second=1_000),
+        kafka=KafkaSettings(**kafka),
+    )
+    provider, metrics = FakeProvider(), Metrics()
+    budgets = ApiBudgets(1_000)
+    engine = Engine(
+        provider,
+        FakeSink(),
+        policy=RetryPolicy(),
+        rules=Rules(),
+        max_in_flight_calls=4,
+        metrics=metrics,
+        budgets=budgets,
+    )
+    control = ConsumerController(
+        consumer, CopartitionedAssignor(), engine, budgets, settings, metrics
+    )
+    return control, engine, provider, metrics
+
+
+MESSAGES_0 = TopicPartition("messages", 0)
+
+
+def waiting_message(offset: int) -> SimpleNamespace:
+    """A message of a group nobody has seen: its lane waits a moment for the group's import."""
+    value = {
+        "type": "group.message.import",
+        "event_id": f"m:{offset}",
+        "group_id": "unseen",
+        "message": {
+            "From_Account": "u",
+            "SendTime": 1_700_000_000,
+            "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi"}}],
+        },
+    }
+    return raw_record(offset, json.dumps(value).encode())
+
+
+def junk(offset: int) -> SimpleNamespace:
+    """Not an event: dead-lettered, finished at once."""
+    return raw_record(offset, b"not an event")
+
+
+def raw_record(offset: int, value: bytes) -> SimpleNamespace:
+    return SimpleNamespace(
+        topic="messages", partition=0, offset=offset, key=b"unseen", value=value, headers=()
+    )
+
+
+async def stop_with_a_hole(consumer: CommittingConsumer, **kafka: int) -> Metrics:
+    """Offset 0 still waiting and offset 1 finished when the replica stops: a map to commit."""
+    consumer.held = {MESSAGES_0}
+    control, engine, _, metrics = resuming_controller(consumer, **kafka)
+    await control.on_assigned(list(consumer.held))
+    await control.on_batch([waiting_message(0), junk(1)])
+    assert await engine.wait_until(lambda: engine.buffered() == 1, 5)
+    await control.stop()
+    return metrics
+
+
+class TestOffsetMaps:
+    async def test_the_drain_commits_the_map_and_the_next_owner_skips_what_it_finished(self):
+        """Stop commits a map; a controller assigned the partition afterwards skips the done."""
+        consumer = CommittingConsumer()
+        await stop_with_a_hole(consumer)
+        committed = consumer._coordinator.committed[MESSAGES_0]
+
+        second, engine, _, metrics = resuming_controller(consumer)
+        await second.on_assigned(list(consumer.held))
+        await second.on_batch([waiting_message(0), junk(1)])
+        assert await engine.wait_until(lambda: engine.buffered() == 1, 5)
+        await second.stop()
+        assert (0, True) == (committed.offset, committed.metadata.startswith("cim1:"))
+        assert (1.0, 0.0) == (
+            metrics.registry.get_sample_value(
+                "chat_import_records_skipped_total", {"topic": "messages"}
+            ),
+            metrics.registry.get_sample_value("chat_import_dead_letters_total"),
+        )
+
+    async def test_new_partitions_stay_paused_until_their_maps_are_read(self):
+        """Records of a new partition flow only once the engine has its map."""
+        consumer = CommittingConsumer()
+        consumer.held = both(0)
+        control, _, _, _ = resuming_controller(consumer)
+        seen: list[set[TopicPartition]] = []
+        fetch = consumer._coordinator.fetch_committed_offsets
+
+        async def watching(tps: list[TopicPartition]) -> dict[TopicPartition, OffsetAndMetadata]:
+            seen.append(set(consumer.paused))
+            return await fetch(tps)
+
+        consumer._coordinator.fetch_committed_offsets = watching  # type: ignore[method-assign]
+        await control.on_assigned(list(consumer.held))
+        assert ([both(0)], set()) == (seen, consumer.paused)
+        await control.stop()
+
+    async def test_a_map_over_the_limit_commits_the_plain_watermark(self):
+        """Nothing but the offset goes, and the fallback is counted."""
+        consumer = CommittingConsumer()
+        metrics = await stop_with_a_hole(consumer, offset_metadata_max_bytes=5)
+        committed = consumer._coordinator.committed[MESSAGES_0]
+        assert (0, "", 1.0) == (
+            committed.offset,
+            committed.metadata,
+            metrics.registry.get_sample_value("chat_import_offset_map_fallbacks_total"),
+        )
+
+    async def test_a_broker_refusing_the_map_as_too_large_gets_the_plain_watermark(self):
+        """The broker's limit is lower than the configured one: the plain offset is committed."""
+        consumer = CommittingConsumer(refuse_metadata_over=3)
+        metrics = await stop_with_a_hole(consumer)
+        committed = consumer._coordinator.committed[MESSAGES_0]
+        assert (0, "", 1.0) == (
+            committed.offset,
+            committed.metadata,
+            metrics.registry.get_sample_value("chat_import_offset_map_fallbacks_total"),
+        )
