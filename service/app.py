@@ -26,7 +26,6 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from service.domain.retry_policy import RetryPolicy
 from service.http_api import HttpServer, create_http_app
 from service.messaging.assignor import CopartitionedAssignor, ensure_copartitioned
-from service.messaging.backlog import BacklogProbe
 from service.messaging.consumer_controller import ConsumerController
 from service.messaging.kafka_clients import broker_security, security_options
 from service.messaging.outcome_publisher import KafkaOutcomeSink
@@ -238,7 +237,6 @@ class Service:
                     self._resources.budgets,
                     self.settings,
                     self.metrics,
-                    BacklogProbe(),
                 )
         return self._controller
 

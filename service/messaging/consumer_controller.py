@@ -33,10 +33,9 @@ from service.domain import offset_map
 from service.domain.events import InputRecord
 from service.domain.offset_map import OffsetMap
 from service.messaging.assignor import CopartitionedAssignor
-from service.messaging.backlog import BacklogProbe, next_refresh, wall_clock
 from service.messaging.committed import committed_with_metadata
 from service.metrics import Metrics
-from service.providers.ratelimit import WINDOW_SECONDS, ApiBudgets, backlog_share, replica_share
+from service.providers.ratelimit import ApiBudgets, replica_share
 from service.runtime.engine import Engine
 from service.settings import Settings
 
@@ -81,7 +80,6 @@ class ConsumerController:
         budgets: ApiBudgets,
         settings: Settings,
         metrics: Metrics,
-        backlog: BacklogProbe | None = None,
     ) -> None:
         self._consumer = consumer
         self._assignor = assignor
@@ -93,9 +91,7 @@ class ConsumerController:
         self._paused: set[TopicPartition] = set()
         self._committed: dict[tuple[str, int], tuple[int, str]] = {}
         self._batches = 0  # batches taken; odd while one is being handed to the engine
-        self._backlog = backlog  # None: the budget is split by indices held only
         self._flow_task = asyncio.create_task(self._flow_loop())
-        self._share_task = asyncio.create_task(self._share_loop())
 
     @property
     def phase(self) -> Phase:
@@ -224,48 +220,6 @@ class ConsumerController:
         self._budgets.set_rate(rate)
         self._metrics.rate_budget.set(rate)
 
-    async def _share_loop(self) -> None:
-        if self._backlog is None:
-            return
-        while True:
-            now = wall_clock()
-            await asyncio.sleep(next_refresh(now) - now)
-            await self._share_by_backlog()
-
-    async def _share_by_backlog(self) -> None:
-        """Weight this replica's share by the records left on its indices (all replicas alike).
-
-        Replicas whose partitions are done give their budget to those still busy, so a run ends
-        at the app's rate instead of at the slowest replica's share. Every replica refreshes at
-        the same wall-clock instants; a smaller share applies at once and a larger one a call
-        window later, so that the provider never sees one replica's new share on top of another's
-        old one.
-        """
-        holding = self._assignor.holding
-        if self._backlog is None or self._phase is not Phase.HOLDING or holding is None:
-            return
-        if not holding.indices:
-            return
-        topics = (self._settings.topics.groups, self._settings.topics.messages)
-        try:
-            backlog = await self._backlog.backlogs(self._consumer, topics, holding.index_count)
-        except (KafkaError, OSError) as exc:
-            log.debug("backlog not read; the share stays", error=type(exc).__name__)
-            return
-        if backlog is None:
-            return
-        if self._phase is not Phase.HOLDING or self._assignor.holding is not holding:
-            return  # a rebalance began meanwhile: its own share applies
-        share = backlog_share(
-            holding.indices, holding.index_count, backlog, self._settings.provider_calls_per_second
-        )
-        if share <= self._budgets.rate:
-            self._set_budget(share)
-            return
-        await asyncio.sleep(WINDOW_SECONDS)
-        if self._phase is Phase.HOLDING and self._assignor.holding is holding:
-            self._set_budget(share)
-
     # ------------------------------------------------------------------ stop
 
     async def stop(self) -> None:
@@ -273,10 +227,9 @@ class ConsumerController:
         self._phase = Phase.STOPPING
         with contextlib.suppress(IllegalStateError):
             self._consumer.pause(*self._consumer.assignment())
-        for task in (self._flow_task, self._share_task):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._flow_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._flow_task
         marks = await self._engine.drain(self._settings.pipeline.drain_seconds)
         await self._commit(marks)
 

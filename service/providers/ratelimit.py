@@ -17,7 +17,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
@@ -258,36 +258,3 @@ def format_share_table(rows: list[ShareRow]) -> str:
         parts = " + ".join(f"{count} x {share:.2f}" for share, count in groups)
         lines.append(f"{row.replicas:>2} replicas: {parts} = {row.total:.2f}")
     return "\n".join(lines)
-
-
-BACKLOG_FLOOR = 0.05  # the part of the budget always shared by indices held, whatever the backlog
-
-
-def backlog_share(
-    held: AbstractSet[int],
-    index_count: int,
-    backlog: Mapping[int, int],
-    app_rate: float,
-    *,
-    floor: float = BACKLOG_FLOOR,
-) -> float:
-    """The replica's calls per second, weighted by the records still to do on its indices.
-
-    A static split by indices leaves budget unused at the end of a run: a replica whose
-    partitions are done keeps its share while the others wait on theirs. Here ``floor`` of the
-    budget is split by indices held (as ``replica_share``) and the rest by ``backlog``, the
-    records left on each partition index (all input topics together) as the broker tells every
-    replica alike. For one snapshot of the backlog the shares of disjoint holdings add up to at
-    most ``app_rate``, as with ``replica_share``; with no backlog anywhere it is
-    ``replica_share``. A replica that holds nothing gets 0.
-    """
-    by_index = replica_share(held, index_count, app_rate)
-    total = sum(max(0, backlog.get(index, 0)) for index in range(index_count))
-    if by_index == 0 or total == 0:
-        return by_index
-    own = sum(max(0, backlog.get(index, 0)) for index in held)
-    exact = Fraction(by_index) * Fraction(floor) + Fraction(app_rate) * (1 - Fraction(floor)) * (
-        Fraction(own, total)
-    )
-    share = float(exact)
-    return share if Fraction(share) <= exact else math.nextafter(share, 0.0)

@@ -9,10 +9,8 @@ from hypothesis import strategies as st
 
 from service.messaging.assignor import Claim, plan_indices
 from service.providers.ratelimit import (
-    BACKLOG_FLOOR,
     ApiBudgets,
     RateLimiter,
-    backlog_share,
     format_share_table,
     replica_share,
     share_table,
@@ -203,41 +201,6 @@ class TestReplicaShare:
         """More indices than were spread, or an index outside them, is a bug: ValueError."""
         with pytest.raises(ValueError, match="partition"):
             replica_share(held, partitions, 196)
-
-
-backlogs = st.dictionaries(
-    st.integers(min_value=0, max_value=63), st.integers(min_value=0, max_value=10**9)
-)
-
-
-class TestBacklogShare:
-    @given(holdings(), backlogs, rates)
-    def test_shares_never_add_up_to_more_than_the_budget(self, holding, backlog, app_rate):
-        """For one view of the backlog, the shares of any split sum to at most the budget."""
-        partitions, held = holding
-        total = math.fsum(backlog_share(h, partitions, backlog, app_rate) for h in held)
-        assert total <= app_rate
-
-    @given(holdings(), rates)
-    def test_without_backlog_it_is_the_split_by_indices(self, holding, app_rate):
-        """Nothing left anywhere (or nothing known yet): each replica's share by indices."""
-        partitions, held = holding
-        for h in held:
-            assert backlog_share(h, partitions, {}, app_rate) == replica_share(
-                h, partitions, app_rate
-            )
-
-    def test_a_replica_whose_partitions_are_done_gives_its_budget_to_the_busy_one(self):
-        """Two replicas, one done: the busy one gets all but the floor of the idle one's share."""
-        backlog = {0: 0, 1: 0, 2: 500, 3: 1500}
-        idle = backlog_share({0, 1}, 4, backlog, 200)
-        busy = backlog_share({2, 3}, 4, backlog, 200)
-        assert idle == pytest.approx(BACKLOG_FLOOR * 100)  # the floor of its 100 by indices
-        assert busy == pytest.approx(200 - BACKLOG_FLOOR * 100)
-
-    def test_a_replica_holding_nothing_makes_no_calls(self):
-        """Backlog or not, no index held means no share."""
-        assert 0.0 == backlog_share(set(), 12, {0: 100}, 196)
 
 
 class TestShareTable:
