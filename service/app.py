@@ -203,7 +203,7 @@ class Service:
             parser=_parse_batch,
             decoder=_raw_batch,
             title="chat-import.input",
-            description="group.import and group.message.import events, key = GroupId",
+            description="import events of every type, key = GroupId (accounts: UserID)",
         )
         self.subscriber(self._on_batch)
         self.app = FastStream(

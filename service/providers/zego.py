@@ -168,6 +168,11 @@ ATTRIBUTES_MAX: Final = 10
 ATTRIBUTE_KEY_MAX_BYTES: Final = 16
 ATTRIBUTE_VALUE_MAX_BYTES: Final = 1_024
 HISTORY_LIMIT_MAX: Final = 100
+USER_ID_MAX_BYTES: Final = 32  # UserRegister UserId
+USER_AVATAR_MAX_BYTES: Final = 500  # UserRegister UserAvatar
+UNREAD_REFUSAL: Final = (
+    "ZIM has no API to set a member's unread count (nothing like Tencent's set_unread_msg_num)"
+)
 # Characters a ZIM user or group ID may hold (ImportGroupMsg page, "Note").
 ID_CHARACTERS: Final = frozenset(
     string.ascii_letters + string.digits + "!#$%&()+-:;<=.>?@[]^_ {}|~"
@@ -202,6 +207,7 @@ def zim_rules(*, retention_days: int) -> Rules:
             invalid_group_id=PARAMETER_ERROR,
             no_permission=PARAMETER_ERROR,
             message_too_large=MESSAGE_TOO_LARGE,
+            account_invalid_parameter=PARAMETER_ERROR,
         ),
         message_size_limit=None,
         send_time_before_now=False,
@@ -227,6 +233,12 @@ def zim_rules(*, retention_days: int) -> Rules:
         attribute_key_max_bytes=ATTRIBUTE_KEY_MAX_BYTES,
         attribute_value_max_bytes=ATTRIBUTE_VALUE_MAX_BYTES,
         isolatable_codes=frozenset(),
+        recent_contact_flag=False,
+        user_id_max_bytes=USER_ID_MAX_BYTES,
+        avatar_max_bytes=USER_AVATAR_MAX_BYTES,
+        member_roles=None,
+        member_unread=False,
+        unread_refusal=UNREAD_REFUSAL,
     )
 
 

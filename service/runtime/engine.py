@@ -29,7 +29,7 @@ from service.domain import limits
 from service.domain.events import DetectedBy, EventType, InputRecord
 from service.domain.ledger import PartitionLedger, TopicPartition
 from service.domain.retry_policy import RetryPolicy
-from service.domain.validation import Rejection, Rules, ValidGroupImport
+from service.domain.validation import Rejection, Rules, ValidGroupImport, ValidMessageImport
 from service.metrics import Metrics
 from service.providers.base import ChatProvider
 from service.providers.ratelimit import ApiBudgets
@@ -168,6 +168,10 @@ class Engine:
             if checked.event_type is EventType.GROUP_IMPORT and checked.group_id:
                 self._group_imports.refused(checked.group_id, checked.code, checked.info)
             self._spawn(self._writer.publish([self._writer.rejected(ticket, record, checked)]))
+        elif not isinstance(checked, ValidGroupImport | ValidMessageImport):
+            item = WorkItem(record, checked, ticket)
+            info = "this event type is not imported by this version yet"
+            self._spawn(self._writer.fail([item], limits.SERVICE_FAILURE, info, DetectedBy.SERVICE))
         else:
             kind = (
                 EventType.GROUP_IMPORT
