@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -24,10 +24,11 @@ from service.domain.batching import batch_size
 from service.domain.events import DetectedBy
 from service.domain.recovery import HistoryIndex
 from service.domain.retry_policy import Action, ErrorClass, decide
+from service.domain.validation import ValidMessageImport
 from service.metrics import Metrics
 from service.providers.base import ChatProvider, MessageResult
 from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Unsure
-from service.runtime.groups import GroupRegistry, GroupStatus
+from service.runtime.groups import GroupFacts, GroupRegistry, GroupStatus
 from service.runtime.lanes import Lane
 from service.runtime.outcome_writer import OutcomeWriter
 from service.runtime.reconciler import HistoryReconciler
@@ -38,6 +39,10 @@ log = structlog.get_logger("service.engine")
 UNKNOWN_GROUP_GRACE_SECONDS = 1.0
 UNKNOWN_GROUP_MAX_WAIT_SECONDS = 30.0
 PENDING_GROUP_RECHECK_SECONDS = 5.0
+COMMUNITY = "Community"  # RecentContactFlag is not supported for Community groups
+
+# Runs the head of the lane when it is not a message (a member, an unread count).
+Beside = Callable[[Lane[Any, "MessageLaneState"], GroupFacts], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -60,6 +65,7 @@ class MessageImports:
 
     __slots__ = (
         "_api",
+        "_beside",
         "_caller",
         "_clock",
         "_groups",
@@ -82,7 +88,9 @@ class MessageImports:
         *,
         per_call: int,
         clock: Callable[[], float],
+        beside: Beside | None = None,
     ) -> None:
+        self._beside = beside
         self._provider = provider
         self._caller = caller
         self._writer = writer
@@ -124,6 +132,11 @@ class MessageImports:
                 state.grace_taken = True
                 await self._await_unseen_group(lane, group_id)
                 continue
+            if self._beside is not None and not isinstance(lane.queue[0].event, ValidMessageImport):
+                # a member or an unread count: in the lane's order, by its own runner
+                await self._beside(lane, facts)
+                lane.settle()
+                continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
                 # check. Otherwise an earlier run (or owner) may have imported these already.
@@ -149,6 +162,10 @@ class MessageImports:
     ) -> None:
         group_id = lane.key[2]
         topic_id = batch[0].topic_id
+        head = batch[0].event
+        flag = head.recent_contact_flag if isinstance(head, ValidMessageImport) else None
+        if self._groups.facts(group_id).profile.group_type == COMMUNITY:
+            flag = 0  # not supported for Community groups: never sent for them
         pending = batch
         while pending:
             if state.needs_recovery:
@@ -159,7 +176,13 @@ class MessageImports:
             messages = [item.event.message for item in pending]  # type: ignore[union-attr]
             result = await self._caller.call(
                 self._api,
-                partial(self._provider.import_messages, group_id, topic_id, messages),
+                partial(
+                    self._provider.import_messages,
+                    group_id,
+                    topic_id,
+                    messages,
+                    recent_contact=flag,
+                ),
                 lane,
                 pending,
                 unsure_on_ambiguous=True,
