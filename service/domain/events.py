@@ -187,6 +187,8 @@ class OutcomeEvent(BaseModel):
     status: Status
     msg_seq: int | None = None
     msg_time: int | None = None
+    # group.member.unread: the unread count set (None when the provider ignores it)
+    unread_msg_num: int | None = None
     error_code: int = 0
     error_info: str = ""
     detected_by: DetectedBy

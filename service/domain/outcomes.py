@@ -107,6 +107,7 @@ def imported(  # noqa: PLR0913 - one field per outcome field
     msg_time: int | None = None,
     detected_by: DetectedBy = DetectedBy.PROVIDER,
     info: str = "",
+    unread_msg_num: int | None = None,
 ) -> OutcomeEvent:
     """The outcome of an event that is at the provider; the event's warnings join ``info``."""
     if isinstance(event, ValidGroupImport | ValidMemberImport) and event.warnings:
@@ -120,6 +121,7 @@ def imported(  # noqa: PLR0913 - one field per outcome field
         status=Status.IMPORTED,
         msg_seq=msg_seq,
         msg_time=msg_time,
+        unread_msg_num=unread_msg_num,
         error_info=bounded_info(info),
         detected_by=detected_by,
         attempts=attempts,

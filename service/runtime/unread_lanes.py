@@ -75,10 +75,13 @@ class UnreadCounts:
                 continue
             self._waits.seen(lane, lane.state)
             group_type = facts.profile.group_type
+            ignored = group_type in limits.NO_UNREAD_GROUP_TYPES
             info = (
                 f"the provider keeps no unread counts for {group_type} groups: it ignored this one"
-                if group_type in limits.NO_UNREAD_GROUP_TYPES
+                if ignored
                 else ""
             )
-            await self._writer.publish([self._writer.imported(item, info=info)], [item])
+            count = None if ignored else event.member.UnreadMsgNum
+            finished = self._writer.imported(item, info=info, unread_msg_num=count)
+            await self._writer.publish([finished], [item])
             return

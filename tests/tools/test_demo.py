@@ -18,7 +18,6 @@ from service.sample import (
 )
 from service.settings import ProviderName
 from service.tools.demo import (
-    ZEGO_GROUP_MISSING,
     ZEGO_PARAMETER_ERROR,
     DemoResult,
     GroupCount,
@@ -173,11 +172,11 @@ class TestDemoSettings:
 @pytest.mark.kafka
 class TestZegoDemo:
     async def test_a_small_export_into_zim_passes_every_check(self, tmp_path: Path) -> None:
-        """Provider zego: every event gets its ZIM outcome; the emulator holds what was imported."""
+        """Provider zego: every event of every stage gets its ZIM outcome; verify is clean."""
         records = generate_export(groups=3, messages=40)
         path = tmp_path / "zim.jsonl"
         write_jsonl(path, records)
-        wanted = zego_expectations(records, expectations(records))
+        wanted = zego_expectations(records)
         result = await run_demo(
             Console(file=io.StringIO(), width=120),
             export_path=path,
@@ -187,7 +186,12 @@ class TestZegoDemo:
         )
         expected: list[str] = []
         assert expected == result.mismatches
-        assert {ZEGO_GROUP_MISSING, ZEGO_PARAMETER_ERROR} <= set(result.failed_by_code)
+        assert result.verification is not None
+        assert (True, True, 5) == (
+            ZEGO_PARAMETER_ERROR in result.failed_by_code,
+            result.verification.clean,
+            len(result.by_stage),
+        )
 
 
 def without_groups(records: list[Record], group_ids: set[str]) -> list[Record]:
