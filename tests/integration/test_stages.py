@@ -1,7 +1,9 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""A full migration (accounts, groups, members, messages, unread counts) through Kafka, against
-the emulator's strict rules over HTTP."""
+"""A full migration through Kafka, against the emulator's strict rules over HTTP.
+
+Accounts, groups, members, messages and unread counts, each with its own outcome.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ async def strict_emulator() -> AsyncIterator[EmulatorServer]:
         yield server
 
 
-async def inspect(emulator: EmulatorServer, path: str) -> Any:  # noqa: ANN401 - JSON
+async def inspect(emulator: EmulatorServer, path: str) -> Any:
     async with httpx.AsyncClient() as client:
         response = await client.get(f"{emulator.url}/_emulator{path}")
     return response.json()
@@ -47,9 +49,12 @@ class TestFullMigration:
     async def test_every_stage_in_order_and_verify_is_clean(
         self, kafka_broker: EmbeddedBroker, strict_emulator: EmulatorServer, run_id: str
     ) -> None:
-        """100 accounts (one refused), 2 groups, members, messages, unread counts: one outcome
-        each; the refused account fails alone (70402) and so does the member who needs it
-        (10019); unread counts are set after the messages and verify finds everything."""
+        """Every stage gets one outcome per event; verify finds everything at the provider.
+
+        100 accounts (one refused), 2 groups, members, messages, unread counts: the refused
+        account fails alone (70402) and so does the member who needs it (10019); unread counts
+        are set after the messages.
+        """
         bootstrap = kafka_broker.bootstrap_servers
         settings = make_settings(bootstrap, strict_emulator.url, run_id)
         users = [f"refused-{n}" if n == 7 else f"user-{n}" for n in range(100)]
@@ -111,7 +116,8 @@ class TestFullMigration:
 
             async def refused_once() -> bool:
                 calls = (await inspect(emulator, "/stats"))["calls"]
-                return calls.get("import_group_member", {}).get("10019", 0) >= 1
+                refusals: int = calls.get("import_group_member", {}).get("10019", 0)
+                return refusals >= 1
 
             await wait_for(refused_once, timeout=30)
             await produce(bootstrap, [account_record(settings, "newcomer")])
