@@ -6,8 +6,10 @@ Starts the embedded broker and the emulator (latency and jitter as the provider'
 export, runs the service as a real process, and measures from the outcomes topic. Prints messages
 per second, the ratio to the provider ceiling (minimum calls / 200 per second, over the elapsed
 time), average batch size, peak RSS and frequency-limit errors; the same for a naive consumer
-(one record at a time); a sweep over latency and group count; and peak RSS with a million records
-waiting. Order and counts are verified against the emulator after every run.
+(one record at a time); a full migration (10,000 accounts, 300 groups x 50 members x 50
+messages, an unread count per member) stage by stage, with each stage's ratio to its ceiling; a
+sweep over latency and group count; and peak RSS with a million records waiting. Order and counts
+are verified against the emulator after every run.
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from bench.load import produce_export
+from bench.load import (
+    members_of,
+    migration_stages,
+    produce_export,
+    produce_records,
+    unread_count,
+)
 from bench.naive import run_naive
 from service.embedded_broker import EmbeddedBroker, free_port
 from service.messaging.topic_reader import read_topic
@@ -234,6 +242,208 @@ async def run_service(
     )
 
 
+@dataclass
+class StageResult:
+    name: str
+    api: str
+    events: int
+    calls: int
+    min_calls: int
+    ceiling_calls_per_s: float
+    span_s: float
+    calls_per_s: float
+    ceiling_ratio: float
+    freq_limit_errors: int
+
+
+@dataclass
+class MigrationResult:
+    stages: list[StageResult]
+    ceiling_s: float  # the time the minimum calls take at the provider's limits
+    busy_s: float  # the sum of the stages' spans at the provider
+    wall_s: float  # first answer to last, gaps between stages included
+    ceiling_ratio: float  # ceiling_s / busy_s
+    peak_rss_mb: float
+    accounts_ok: bool
+    members_ok: bool
+    order_ok: bool
+    unread_ok: bool
+
+
+# (stage, API, events per unit, per-call maximum, the API's limit in calls/s)
+MIGRATION_APIS = {
+    "accounts": ("multiaccount_import", 100, 100.0),
+    "groups": ("import_group", 1, 200.0),
+    "members": ("import_group_member", 20, 200.0),
+    "messages": ("import_group_msg", 7, 200.0),
+    "unread counts": ("set_unread_msg_num", 1, 200.0),
+}
+
+
+async def wait_outcomes(bootstrap: str, topic: str, expected: int, timeout: float) -> int:
+    """Wait until ``expected`` outcomes are in the topic (high watermarks only); the count."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    count = 0
+    try:
+        consumer.assign(tps)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await consumer.seek_to_end(*tps)
+            await consumer.getmany(timeout_ms=200)
+            count = sum(consumer.highwater(tp) or 0 for tp in tps)
+            if count >= expected:
+                break
+            await asyncio.sleep(0.25)
+    finally:
+        await consumer.stop()
+    return count
+
+
+async def check_migration(
+    client: httpx.AsyncClient, url: str, prefix: str, *, accounts: int, groups: int, members: int
+) -> tuple[bool, bool, bool, bool]:
+    """Accounts, members (with their unread counts) and messages at the emulator, as produced."""
+    held = (await emulator_call(client, url, "GET", "/accounts"))["accounts"]
+    accounts_ok = len(held) == accounts
+    members_ok = unread_ok = True
+    order_ok, _ = await verify_groups(client, url, prefix, groups, 50)
+    for g in range(groups):
+        gid = f"{prefix}-{g:05d}"
+        listed = (await emulator_call(client, url, "GET", f"/groups/{gid}/members"))["members"]
+        want = members_of(g, members, accounts)
+        members_ok &= [m["account"] for m in listed] == want
+        unread_ok &= [m["unread"] for m in listed] == [unread_count(i) for i in range(len(listed))]
+    return accounts_ok, members_ok, order_ok, unread_ok
+
+
+async def run_full_migration(
+    broker: EmbeddedBroker,
+    emulator_url: str,
+    *,
+    latency_ms: int = 60,
+    accounts: int = 10_000,
+    groups: int = 300,
+    members: int = 50,
+    per_group: int = 50,
+) -> MigrationResult:
+    """A full migration, stage by stage: each stage is produced once the one before is done."""
+    tag = uuid.uuid4().hex[:8]
+    prefix = f"mig-{tag}"
+    settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
+    stages = migration_stages(
+        settings.topics.groups,
+        settings.topics.messages,
+        accounts=accounts,
+        groups=groups,
+        members=members,
+        messages=per_group,
+        prefix=prefix,
+    )
+    bootstrap = broker.bootstrap_servers
+    async with httpx.AsyncClient(timeout=60) as client:
+        await emulator_call(client, emulator_url, "POST", "/reset")
+        await set_latency(client, emulator_url, latency_ms)
+        await ensure_topics(settings.kafka, settings.topics)
+        produced = 0
+        async with running_service(settings, "full-migration") as peak:
+            for name, records in stages:
+                produced += await produce_records(bootstrap, records, partitions=PARTITIONS)
+                done = await wait_outcomes(bootstrap, settings.topics.outcomes, produced, 900)
+                console.print(f"  {name}: {len(records):,} events, {done:,} outcomes so far")
+        stats = await emulator_call(client, emulator_url, "GET", "/stats")
+        (RESULTS / "emulator-stats-full-migration.json").write_text(
+            json.dumps(stats, indent=1), encoding="utf-8"
+        )
+        accounts_ok, members_ok, order_ok, unread_ok = await check_migration(
+            client, emulator_url, prefix, accounts=accounts, groups=groups, members=members
+        )
+    latency = latency_ms / 1000
+    results: list[StageResult] = []
+    for name, records in stages:
+        api, per_call, limit = MIGRATION_APIS[name]
+        ceiling = min(limit, CALLS_PER_SECOND)
+        units = groups if name in {"members", "messages"} else 1
+        per_unit = len(records) // units
+        min_calls = units * math.ceil(per_unit / per_call)
+        first, last = stats["spans"].get(api, [0.0, 0.0])
+        span = last - first + latency
+        calls = sum(stats["calls"].get(api, {}).values())
+        results.append(
+            StageResult(
+                name=name,
+                api=api,
+                events=len(records),
+                calls=calls,
+                min_calls=min_calls,
+                ceiling_calls_per_s=ceiling,
+                span_s=round(span, 2),
+                calls_per_s=round(calls / span, 1),
+                ceiling_ratio=round(min_calls / ceiling / span, 3),
+                freq_limit_errors=int(stats["calls"].get(api, {}).get("60007", 0)),
+            )
+        )
+    ceiling_s = sum(r.min_calls / r.ceiling_calls_per_s for r in results)
+    busy = sum(r.span_s for r in results)
+    return MigrationResult(
+        stages=results,
+        ceiling_s=round(ceiling_s, 2),
+        busy_s=round(busy, 2),
+        wall_s=round(stats["last_answer"] - stats["first_answer"] + latency, 2),
+        ceiling_ratio=round(ceiling_s / busy, 3),
+        peak_rss_mb=round(peak[0] / 2**20, 1),
+        accounts_ok=accounts_ok,
+        members_ok=members_ok,
+        order_ok=order_ok,
+        unread_ok=unread_ok,
+    )
+
+
+def migration_table(result: MigrationResult) -> Table:
+    out = Table(title="Full migration at 60 ms, stage by stage (ceiling: each API's limit)")
+    for column in (
+        "stage",
+        "API",
+        "events",
+        "calls",
+        "min calls",
+        "ceiling calls/s",
+        "seconds",
+        "calls/s",
+        "ratio to ceiling",
+        "freq-limit errors",
+    ):
+        out.add_column(column, justify="right")
+    for r in result.stages:
+        out.add_row(
+            r.name,
+            r.api,
+            f"{r.events:,}",
+            f"{r.calls:,}",
+            f"{r.min_calls:,}",
+            f"{r.ceiling_calls_per_s:.0f}",
+            f"{r.span_s:.1f}",
+            f"{r.calls_per_s:,.0f}",
+            f"{r.ceiling_ratio:.3f}",
+            str(r.freq_limit_errors),
+        )
+    out.add_section()
+    out.add_row(
+        "all stages",
+        "",
+        f"{sum(r.events for r in result.stages):,}",
+        f"{sum(r.calls for r in result.stages):,}",
+        f"{sum(r.min_calls for r in result.stages):,}",
+        "",
+        f"{result.busy_s:.1f}",
+        "",
+        f"{result.ceiling_ratio:.3f}",
+        str(sum(r.freq_limit_errors for r in result.stages)),
+    )
+    return out
+
+
 def per_second(tenths: list[int]) -> list[int]:
     """Calls admitted in each second from the first one (the provider's view of the load)."""
     return [sum(tenths[i : i + 10]) for i in range(0, len(tenths), 10)]
@@ -362,30 +572,60 @@ async def main(args: argparse.Namespace) -> int:
         emulator.start()
         try:
             wait_http_ok(f"{url}/_emulator/stats")
-            console.print(
-                "[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s"
-            )
-            main_run = await run_service(
-                broker, url, latency_ms=60, groups=300, per_group=50, name="service"
-            )
-            naive = await run_naive_baseline(broker, url, latency_ms=60, seconds=args.naive_seconds)
-            console.print(
-                table(
-                    "Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)",
-                    [main_run, naive],
-                    naive,
+            if not args.migration_only:
+                console.print(
+                    "[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s"
                 )
-            )
-            console.print(
-                "calls admitted per second (service): "
-                + " ".join(str(n) for n in main_run.calls_per_second or [])
-            )
-            all_results["main"] = [asdict(main_run), asdict(naive)]
-            (RESULTS / "latest.json").write_text(
-                json.dumps(all_results, indent=2), encoding="utf-8"
-            )
-            failed |= not (main_run.order_ok and main_run.counts_ok)
-            if not args.quick:
+                main_run = await run_service(
+                    broker, url, latency_ms=60, groups=300, per_group=50, name="service"
+                )
+                naive = await run_naive_baseline(
+                    broker, url, latency_ms=60, seconds=args.naive_seconds
+                )
+                console.print(
+                    table(
+                        "Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)",
+                        [main_run, naive],
+                        naive,
+                    )
+                )
+                console.print(
+                    "calls admitted per second (service): "
+                    + " ".join(str(n) for n in main_run.calls_per_second or [])
+                )
+                all_results["main"] = [asdict(main_run), asdict(naive)]
+                (RESULTS / "latest.json").write_text(
+                    json.dumps(all_results, indent=2), encoding="utf-8"
+                )
+                failed |= not (main_run.order_ok and main_run.counts_ok)
+            if not args.skip_migration:
+                console.print(
+                    "[bold]full migration[/]: 10,000 accounts, 300 groups x 50 members x 50 "
+                    "messages, an unread count per member, 60 ms +/- 20 ms, 200 calls/s"
+                )
+                migration = await run_full_migration(broker, url)
+                console.print(migration_table(migration))
+                console.print(
+                    f"minimum calls take {migration.ceiling_s:.1f} s at the limits; the stages "
+                    f"kept the provider busy {migration.busy_s:.1f} s ({migration.wall_s:.1f} s "
+                    f"first answer to last, gaps between stages included); peak RSS "
+                    f"{migration.peak_rss_mb:.0f} MB; accounts "
+                    f"{'ok' if migration.accounts_ok else 'WRONG'}, members "
+                    f"{'ok' if migration.members_ok else 'WRONG'}, messages in order "
+                    f"{'ok' if migration.order_ok else 'BROKEN'}, unread counts "
+                    f"{'ok' if migration.unread_ok else 'WRONG'}"
+                )
+                all_results["full_migration"] = [asdict(migration)]
+                (RESULTS / "latest.json").write_text(
+                    json.dumps(all_results, indent=2), encoding="utf-8"
+                )
+                failed |= not (
+                    migration.accounts_ok
+                    and migration.members_ok
+                    and migration.order_ok
+                    and migration.unread_ok
+                )
+            if not (args.quick or args.migration_only):
                 sweep = []
                 for latency in (10, 60, 200):
                     for groups in (10, 100, 1000):
@@ -417,7 +657,13 @@ async def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="main run and naive baseline only")
+    parser.add_argument(
+        "--quick", action="store_true", help="main run, naive baseline and full migration only"
+    )
+    parser.add_argument(
+        "--skip-migration", action="store_true", help="leave out the full-migration run"
+    )
+    parser.add_argument("--migration-only", action="store_true", help="only the full-migration run")
     parser.add_argument("--naive-seconds", type=float, default=20.0)
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--backlog-seconds", type=float, default=30.0)

@@ -195,7 +195,7 @@ class TencentSettings(BaseModel):
     members_per_call: int = Field(default=20, ge=1, le=500)
     # import_group_msg RecentContactFlag for messages whose event does not set it: 1 updates the
     # members' recent contacts (conversations); 0, the provider's default, does not.
-    recent_contact_flag: Literal[0, 1] = 0
+    recent_contact_flag: int = Field(default=0, ge=0, le=1)
 
 
 class ZegoSettings(BaseModel):
