@@ -139,7 +139,7 @@ class AccountBatcher:
 
     async def _work(self, lane: Lane[Any, None]) -> None:
         try:
-            while self._drop_stale():
+            while self._queue:
                 await self._caller.slot(self._api, lane)
                 batch = self._cut()
                 if batch:
