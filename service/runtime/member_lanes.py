@@ -60,7 +60,15 @@ class MemberImports:
         self._api = provider.api_names.import_members
 
     async def run_head(self, lane: Lane[Any, Any], facts: GroupFacts) -> None:
-        """Import the consecutive members at the head of the lane (up to the maximum)."""
+        """Import the consecutive members at the head of the lane (up to the maximum).
+
+        With fewer than the maximum queued, the call's budget slot is taken first and the batch
+        cut when it may leave: members read meanwhile join it (fewer, fuller calls).
+        """
+        group_id = lane.key[2]
+        prepaid = batch_size(lane.queue, self._per_call) < self._per_call
+        if prepaid:
+            await self._caller.slot(self._api, lane, group_id)
         batch = lane.take(batch_size(lane.queue, self._per_call))
         refused: list[Finished] = []
         pending: list[WorkItem] = []
@@ -76,10 +84,16 @@ class MemberImports:
                 refused.append(self._writer.failed(item, *problem, DetectedBy.SERVICE))
         await self._writer.publish(refused, [item for item in batch if item not in pending])
         if pending:
-            await self._import(lane, lane.state, pending, facts.profile.owner)
+            await self._import(lane, lane.state, pending, facts.profile.owner, prepaid=prepaid)
 
     async def _import(
-        self, lane: Lane[Any, Any], state: WaitState, pending: list[WorkItem], owner: str | None
+        self,
+        lane: Lane[Any, Any],
+        state: WaitState,
+        pending: list[WorkItem],
+        owner: str | None,
+        *,
+        prepaid: bool = False,
     ) -> None:
         group_id = lane.key[2]
         while pending:
@@ -90,7 +104,9 @@ class MemberImports:
                 lane,
                 pending,
                 budget_key=group_id,
+                prepaid=prepaid,
             )
+            prepaid = False
             if isinstance(result, GroupMissing):
                 if await self._waits.wait(lane, state, pending, result, self._api):
                     return
