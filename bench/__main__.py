@@ -281,21 +281,24 @@ MIGRATION_APIS = {
 
 
 async def wait_outcomes(bootstrap: str, topic: str, expected: int, timeout: float) -> int:
-    """Wait until ``expected`` outcomes are in the topic (high watermarks only); the count."""
+    """Wait until ``expected`` outcomes are in the topic (its end offsets only); the count.
+
+    Each look is one ListOffsets request, bounded, so a fetch that never returns cannot hold up
+    the run.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     count = 0
     try:
-        consumer.assign(tps)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            await consumer.seek_to_end(*tps)
-            await consumer.getmany(timeout_ms=200)
-            count = sum(consumer.highwater(tp) or 0 for tp in tps)
-            if count >= expected:
-                break
-            await asyncio.sleep(0.25)
+            with contextlib.suppress(TimeoutError):
+                ends = await asyncio.wait_for(consumer.end_offsets(tps), 10)
+                count = sum(ends.values())
+                if count >= expected:
+                    break
+            await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
     return count
