@@ -24,6 +24,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Self
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -280,28 +281,36 @@ MIGRATION_APIS = {
 }
 
 
-async def wait_outcomes(bootstrap: str, topic: str, expected: int, timeout: float) -> int:
-    """Wait until ``expected`` outcomes are in the topic (its end offsets only); the count.
+class OutcomeCounter:
+    """Counts the outcome records as they arrive, reading the topic once from its start.
 
-    Each look is one ListOffsets request, bounded, so a fetch that never returns cannot hold up
-    the run.
+    Records are counted, not offsets: the embedded broker's offsets do not always advance by
+    one per record of a batch, so a high watermark can stay below the records it holds.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-    count = 0
-    try:
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.count = 0
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        self._tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+
+    async def __aenter__(self) -> Self:
+        await self._consumer.start()
+        self._consumer.assign(self._tps)
+        await self._consumer.seek_to_beginning(*self._tps)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def wait(self, expected: int, timeout: float) -> int:
+        """Read until ``expected`` records have been counted (or the timeout); the count."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                ends = await asyncio.wait_for(consumer.end_offsets(tps), 10)
-                count = sum(ends.values())
-                if count >= expected:
-                    break
-            await asyncio.sleep(0.5)
-    finally:
-        await consumer.stop()
-    return count
+        while self.count < expected and time.monotonic() < deadline:
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=5_000)
+            self.count += sum(len(records) for records in batches.values())
+        return self.count
 
 
 async def check_migration(
@@ -350,10 +359,13 @@ async def run_full_migration(
         await set_latency(client, emulator_url, latency_ms)
         await ensure_topics(settings.kafka, settings.topics)
         produced = 0
-        async with running_service(settings, "full-migration") as peak:
+        async with (
+            running_service(settings, "full-migration") as peak,
+            OutcomeCounter(bootstrap, settings.topics.outcomes) as counter,
+        ):
             for name, records in stages:
                 produced += await produce_records(bootstrap, records, partitions=PARTITIONS)
-                done = await wait_outcomes(bootstrap, settings.topics.outcomes, produced, 900)
+                done = await counter.wait(produced, 900)
                 console.print(f"  {name}: {len(records):,} events, {done:,} outcomes so far")
         stats = await emulator_call(client, emulator_url, "GET", "/stats")
         (RESULTS / "emulator-stats-full-migration.json").write_text(
