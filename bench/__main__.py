@@ -9,8 +9,10 @@ time), average batch size, peak RSS and frequency-limit errors; the same for a n
 (one record at a time); the main run interrupted by a SIGTERM and a kill -9, with the offset map
 and with the plain watermark (repeated outcomes, history pulls); five replicas sharing the app's
 budget, and how the budget splits for 1 to 12 replicas; the engine's memory after 10,000 and
-1,000,000 distinct groups; a sweep over latency and group count; and peak RSS with a million
-records waiting. Order and counts are verified against the emulator after every run.
+1,000,000 distinct groups; a full migration (10,000 accounts, 300 groups x 50 members x 50
+messages, an unread count per member) stage by stage, with each stage's ratio to its ceiling; a
+sweep over latency and group count; and peak RSS with a million records waiting. Order and counts
+are verified against the emulator after every run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Self
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -34,7 +37,13 @@ from rich.table import Table
 
 from bench.cluster import budget_split, group_memory, run_replicas
 from bench.interrupted import PHASES, Interrupted, run_interrupted
-from bench.load import produce_export
+from bench.load import (
+    members_of,
+    migration_stages,
+    produce_export,
+    produce_records,
+    unread_count,
+)
 from bench.naive import run_naive
 from service.embedded_broker import EmbeddedBroker, free_port
 from service.messaging.topic_reader import read_topic
@@ -268,6 +277,222 @@ async def run_service(
     )
 
 
+@dataclass
+class StageResult:
+    name: str
+    api: str
+    events: int
+    calls: int
+    min_calls: int
+    ceiling_calls_per_s: float
+    span_s: float
+    calls_per_s: float
+    ceiling_ratio: float
+    freq_limit_errors: int
+
+
+@dataclass
+class MigrationResult:
+    stages: list[StageResult]
+    ceiling_s: float  # the time the minimum calls take at the provider's limits
+    busy_s: float  # the sum of the stages' spans at the provider
+    wall_s: float  # first answer to last, gaps between stages included
+    ceiling_ratio: float  # ceiling_s / busy_s
+    peak_rss_mb: float
+    accounts_ok: bool
+    members_ok: bool
+    order_ok: bool
+    unread_ok: bool
+
+
+# (stage, API, events per unit, per-call maximum, the API's limit in calls/s)
+MIGRATION_APIS = {
+    "accounts": ("multiaccount_import", 100, 100.0),
+    "groups": ("import_group", 1, 200.0),
+    "members": ("import_group_member", 20, 200.0),
+    "messages": ("import_group_msg", 7, 200.0),
+    "unread counts": ("set_unread_msg_num", 1, 200.0),
+}
+
+
+class OutcomeCounter:
+    """Counts the outcome records as they arrive, reading the topic once from its start.
+
+    Records are counted, not offsets: the embedded broker's offsets do not always advance by
+    one per record of a batch, so a high watermark can stay below the records it holds.
+    """
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.count = 0
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        self._tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+
+    async def __aenter__(self) -> Self:
+        await self._consumer.start()
+        self._consumer.assign(self._tps)
+        await self._consumer.seek_to_beginning(*self._tps)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def wait(self, expected: int, timeout: float) -> int:
+        """Read until ``expected`` records have been counted (or the timeout); the count."""
+        deadline = time.monotonic() + timeout
+        while self.count < expected and time.monotonic() < deadline:
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=5_000)
+            self.count += sum(len(records) for records in batches.values())
+        return self.count
+
+
+async def check_migration(
+    client: httpx.AsyncClient, url: str, prefix: str, *, accounts: int, groups: int, members: int
+) -> tuple[bool, bool, bool, bool]:
+    """Accounts, members (with their unread counts) and messages at the emulator, as produced."""
+    held = (await emulator_call(client, url, "GET", "/accounts"))["accounts"]
+    accounts_ok = len(held) == accounts
+    members_ok = unread_ok = True
+    order_ok, _ = await verify_groups(client, url, prefix, groups, 50)
+    for g in range(groups):
+        gid = f"{prefix}-{g:05d}"
+        listed = (await emulator_call(client, url, "GET", f"/groups/{gid}/members"))["members"]
+        want = members_of(g, members, accounts)
+        members_ok &= [m["account"] for m in listed] == want
+        unread_ok &= [m["unread"] for m in listed] == [unread_count(i) for i in range(len(listed))]
+    return accounts_ok, members_ok, order_ok, unread_ok
+
+
+async def run_full_migration(
+    broker: EmbeddedBroker,
+    emulator_url: str,
+    *,
+    latency_ms: int = 60,
+    accounts: int = 10_000,
+    groups: int = 300,
+    members: int = 50,
+    per_group: int = 50,
+) -> MigrationResult:
+    """A full migration, stage by stage: each stage is produced once the one before is done."""
+    tag = uuid.uuid4().hex[:8]
+    prefix = f"mig-{tag}"
+    settings = settings_for(broker.bootstrap_servers, emulator_url, tag)
+    stages = migration_stages(
+        settings.topics.groups,
+        settings.topics.messages,
+        accounts=accounts,
+        groups=groups,
+        members=members,
+        messages=per_group,
+        prefix=prefix,
+    )
+    bootstrap = broker.bootstrap_servers
+    async with httpx.AsyncClient(timeout=60) as client:
+        await emulator_call(client, emulator_url, "POST", "/reset")
+        await set_latency(client, emulator_url, latency_ms)
+        await ensure_topics(settings.kafka, settings.topics)
+        produced = 0
+        async with (
+            running_service(settings, "full-migration") as peak,
+            OutcomeCounter(bootstrap, settings.topics.outcomes) as counter,
+        ):
+            for name, records in stages:
+                produced += await produce_records(bootstrap, records, partitions=PARTITIONS)
+                done = await counter.wait(produced, 900)
+                console.print(f"  {name}: {len(records):,} events, {done:,} outcomes so far")
+        stats = await emulator_call(client, emulator_url, "GET", "/stats")
+        (RESULTS / "emulator-stats-full-migration.json").write_text(
+            json.dumps(stats, indent=1), encoding="utf-8"
+        )
+        accounts_ok, members_ok, order_ok, unread_ok = await check_migration(
+            client, emulator_url, prefix, accounts=accounts, groups=groups, members=members
+        )
+    latency = latency_ms / 1000
+    results: list[StageResult] = []
+    for name, records in stages:
+        api, per_call, limit = MIGRATION_APIS[name]
+        ceiling = min(limit, CALLS_PER_SECOND)
+        units = groups if name in {"members", "messages"} else 1
+        per_unit = len(records) // units
+        min_calls = units * math.ceil(per_unit / per_call)
+        first, last = stats["spans"].get(api, [0.0, 0.0])
+        span = last - first + latency
+        calls = sum(stats["calls"].get(api, {}).values())
+        results.append(
+            StageResult(
+                name=name,
+                api=api,
+                events=len(records),
+                calls=calls,
+                min_calls=min_calls,
+                ceiling_calls_per_s=ceiling,
+                span_s=round(span, 2),
+                calls_per_s=round(calls / span, 1),
+                ceiling_ratio=round(min_calls / ceiling / span, 3),
+                freq_limit_errors=int(stats["calls"].get(api, {}).get("60007", 0)),
+            )
+        )
+    ceiling_s = sum(r.min_calls / r.ceiling_calls_per_s for r in results)
+    busy = sum(r.span_s for r in results)
+    return MigrationResult(
+        stages=results,
+        ceiling_s=round(ceiling_s, 2),
+        busy_s=round(busy, 2),
+        wall_s=round(stats["last_answer"] - stats["first_answer"] + latency, 2),
+        ceiling_ratio=round(ceiling_s / busy, 3),
+        peak_rss_mb=round(peak[0] / 2**20, 1),
+        accounts_ok=accounts_ok,
+        members_ok=members_ok,
+        order_ok=order_ok,
+        unread_ok=unread_ok,
+    )
+
+
+def migration_table(result: MigrationResult) -> Table:
+    out = Table(title="Full migration at 60 ms, stage by stage (ceiling: each API's limit)")
+    for column in (
+        "stage",
+        "API",
+        "events",
+        "calls",
+        "min calls",
+        "ceiling calls/s",
+        "seconds",
+        "calls/s",
+        "ratio to ceiling",
+        "freq-limit errors",
+    ):
+        out.add_column(column, justify="right")
+    for r in result.stages:
+        out.add_row(
+            r.name,
+            r.api,
+            f"{r.events:,}",
+            f"{r.calls:,}",
+            f"{r.min_calls:,}",
+            f"{r.ceiling_calls_per_s:.0f}",
+            f"{r.span_s:.1f}",
+            f"{r.calls_per_s:,.0f}",
+            f"{r.ceiling_ratio:.3f}",
+            str(r.freq_limit_errors),
+        )
+    out.add_section()
+    out.add_row(
+        "all stages",
+        "",
+        f"{sum(r.events for r in result.stages):,}",
+        f"{sum(r.calls for r in result.stages):,}",
+        f"{sum(r.min_calls for r in result.stages):,}",
+        "",
+        f"{result.busy_s:.1f}",
+        "",
+        f"{result.ceiling_ratio:.3f}",
+        str(sum(r.freq_limit_errors for r in result.stages)),
+    )
+    return out
+
+
 def per_second(tenths: list[int]) -> list[int]:
     """Calls admitted in each second from the first one (the provider's view of the load)."""
     return [sum(tenths[i : i + 10]) for i in range(0, len(tenths), 10)]
@@ -456,6 +681,41 @@ def table(title: str, results: list[Result], naive: Result | None = None) -> Tab
     return out
 
 
+async def run_cluster_rows(
+    broker: EmbeddedBroker,
+    url: str,
+    naive: Result,
+    args: argparse.Namespace,
+    all_results: dict[str, list[dict]],
+) -> bool:
+    """Five replicas on one app budget, the budget split table, engine memory; True on failure."""
+    console.print(
+        f"[bold]five replicas[/]: {REPLICA_GROUPS} groups x {REPLICA_MESSAGES} "
+        "messages, 60 ms, one app budget of 200 calls/s split by partitions held"
+    )
+    five = await run_service(
+        broker,
+        url,
+        latency_ms=60,
+        groups=REPLICA_GROUPS,
+        per_group=REPLICA_MESSAGES,
+        name="5 replicas",
+        replicas=5,
+    )
+    console.print(table("Five replicas on 12 partitions at 60 ms", [five], naive))
+    all_results["replicas"] = [asdict(five)]
+    rate = CALLS_PER_SECOND * (1 - PipelineSettings().budget_headroom)
+    console.print(
+        f"[bold]call budget split[/] over {PARTITIONS} partitions "
+        f"({rate:g} calls/s, the app budget less the headroom), calls/s per replica:"
+    )
+    console.print(budget_split(PARTITIONS, rate), highlight=False)
+    memory = [group_memory(count) for count in args.memory_groups]
+    console.print(memory_table(memory))
+    all_results["group_memory"] = memory
+    return not (five.order_ok and five.counts_ok)
+
+
 async def main(args: argparse.Namespace) -> int:
     RESULTS.mkdir(exist_ok=True)
     emulator, url = emulator_process(
@@ -467,64 +727,70 @@ async def main(args: argparse.Namespace) -> int:
         emulator.start()
         try:
             wait_http_ok(f"{url}/_emulator/stats")
-            console.print(
-                "[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s"
-            )
-            main_run = await run_service(
-                broker, url, latency_ms=60, groups=300, per_group=50, name="service"
-            )
-            naive = await run_naive_baseline(broker, url, latency_ms=60, seconds=args.naive_seconds)
-            console.print(
-                table(
-                    "Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)",
-                    [main_run, naive],
-                    naive,
+            if not args.migration_only:
+                console.print(
+                    "[bold]main run[/]: 300 groups x 50 messages, 60 ms +/- 20 ms, 200 calls/s"
                 )
-            )
-            console.print(
-                "calls admitted per second (service): "
-                + " ".join(str(n) for n in main_run.calls_per_second or [])
-            )
-            all_results["main"] = [asdict(main_run), asdict(naive)]
-            (RESULTS / "latest.json").write_text(
-                json.dumps(all_results, indent=2), encoding="utf-8"
-            )
-            failed |= not (main_run.order_ok and main_run.counts_ok)
-            restarts = [
-                await run_restarts(broker, url, with_map=with_map, groups=300, per_group=50)
-                for with_map in (False, True)
-            ]
-            console.print(restart_table(restarts))
-            all_results["restarts"] = [
-                {**asdict(r), "repeated_share": round(r.repeated_share, 4)} for r in restarts
-            ]
-            failed |= not all(r.order_ok and r.counts_ok for r in restarts)
-            console.print(
-                f"[bold]five replicas[/]: {REPLICA_GROUPS} groups x {REPLICA_MESSAGES} messages, "
-                "60 ms, one app budget of 200 calls/s split by partitions held"
-            )
-            five = await run_service(
-                broker,
-                url,
-                latency_ms=60,
-                groups=REPLICA_GROUPS,
-                per_group=REPLICA_MESSAGES,
-                name="5 replicas",
-                replicas=5,
-            )
-            console.print(table("Five replicas on 12 partitions at 60 ms", [five], naive))
-            all_results["replicas"] = [asdict(five)]
-            failed |= not (five.order_ok and five.counts_ok)
-            rate = CALLS_PER_SECOND * (1 - PipelineSettings().budget_headroom)
-            console.print(
-                f"[bold]call budget split[/] over {PARTITIONS} partitions "
-                f"({rate:g} calls/s, the app budget less the headroom), calls/s per replica:"
-            )
-            console.print(budget_split(PARTITIONS, rate), highlight=False)
-            memory = [group_memory(count) for count in args.memory_groups]
-            console.print(memory_table(memory))
-            all_results["group_memory"] = memory
-            if not args.quick:
+                main_run = await run_service(
+                    broker, url, latency_ms=60, groups=300, per_group=50, name="service"
+                )
+                naive = await run_naive_baseline(
+                    broker, url, latency_ms=60, seconds=args.naive_seconds
+                )
+                console.print(
+                    table(
+                        "Throughput at 60 ms (ceiling: 200 calls/s x 7 = 1,400 messages/s)",
+                        [main_run, naive],
+                        naive,
+                    )
+                )
+                console.print(
+                    "calls admitted per second (service): "
+                    + " ".join(str(n) for n in main_run.calls_per_second or [])
+                )
+                all_results["main"] = [asdict(main_run), asdict(naive)]
+                (RESULTS / "latest.json").write_text(
+                    json.dumps(all_results, indent=2), encoding="utf-8"
+                )
+                failed |= not (main_run.order_ok and main_run.counts_ok)
+                restarts = [
+                    await run_restarts(broker, url, with_map=with_map, groups=300, per_group=50)
+                    for with_map in (False, True)
+                ]
+                console.print(restart_table(restarts))
+                all_results["restarts"] = [
+                    {**asdict(r), "repeated_share": round(r.repeated_share, 4)} for r in restarts
+                ]
+                failed |= not all(r.order_ok and r.counts_ok for r in restarts)
+                failed |= await run_cluster_rows(broker, url, naive, args, all_results)
+            if not args.skip_migration:
+                console.print(
+                    "[bold]full migration[/]: 10,000 accounts, 300 groups x 50 members x 50 "
+                    "messages, an unread count per member, 60 ms +/- 20 ms, 200 calls/s"
+                )
+                migration = await run_full_migration(broker, url)
+                console.print(migration_table(migration))
+                console.print(
+                    f"minimum calls take {migration.ceiling_s:.1f} s at the limits; the stages "
+                    f"kept the provider busy {migration.busy_s:.1f} s ({migration.wall_s:.1f} s "
+                    f"first answer to last, gaps between stages included); peak RSS "
+                    f"{migration.peak_rss_mb:.0f} MB; accounts "
+                    f"{'ok' if migration.accounts_ok else 'WRONG'}, members "
+                    f"{'ok' if migration.members_ok else 'WRONG'}, messages in order "
+                    f"{'ok' if migration.order_ok else 'BROKEN'}, unread counts "
+                    f"{'ok' if migration.unread_ok else 'WRONG'}"
+                )
+                all_results["full_migration"] = [asdict(migration)]
+                (RESULTS / "latest.json").write_text(
+                    json.dumps(all_results, indent=2), encoding="utf-8"
+                )
+                failed |= not (
+                    migration.accounts_ok
+                    and migration.members_ok
+                    and migration.order_ok
+                    and migration.unread_ok
+                )
+            if not (args.quick or args.migration_only):
                 sweep = []
                 for latency in (10, 60, 200):
                     for groups in (10, 100, 1000):
@@ -557,8 +823,14 @@ async def main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="main run, naive baseline and the restarts only"
+        "--quick",
+        action="store_true",
+        help="main run, naive baseline, restarts, replicas, memory and full migration only",
     )
+    parser.add_argument(
+        "--skip-migration", action="store_true", help="leave out the full-migration run"
+    )
+    parser.add_argument("--migration-only", action="store_true", help="only the full-migration run")
     parser.add_argument("--naive-seconds", type=float, default=20.0)
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--backlog-seconds", type=float, default=30.0)

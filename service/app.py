@@ -68,16 +68,22 @@ async def open_resources(
     # Partition p of every input topic goes to one replica: its groups with their messages.
     await ensure_copartitioned(settings.kafka, settings.topics)
     pipeline = settings.pipeline
-    fixed = pipeline.replica_calls_per_second
-    # No share of the app-wide budget until partitions are assigned.
-    budgets = ApiBudgets(
-        fixed if fixed is not None else 0.0, per_api=settings.tencent.budget_per_api
-    )
-    metrics.rate_budget.set(budgets.rate)
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.http_timeout_seconds, connect=5.0),
         transport=ShardedTransport(max_connections=pipeline.max_connections),
     )
+    provider = build_provider(settings, client)
+    fixed = pipeline.replica_calls_per_second
+    # No share of the app-wide budget until partitions are assigned. An API documented below the
+    # app's budget keeps its share of whatever this replica holds.
+    limits = provider.call_limits
+    budgets = ApiBudgets(
+        fixed if fixed is not None else 0.0,
+        per_api=settings.tencent.budget_per_api,
+        api_shares={api: limit / settings.provider_budget for api, limit in limits.per_api.items()},
+        per_key=limits.per_group,
+    )
+    metrics.rate_budget.set(budgets.rate)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka.bootstrap_servers,
         **security_options(settings.kafka),
@@ -102,13 +108,14 @@ async def open_resources(
     )
     try:
         engine = Engine(
-            build_provider(settings, client),
+            provider,
             KafkaOutcomeSink(producer, settings.topics),
             policy=RetryPolicy(
                 initial_seconds=pipeline.retry_initial_seconds,
                 max_seconds=pipeline.retry_max_seconds,
                 max_attempts=pipeline.retry_max_attempts,
                 group_wait_seconds=pipeline.group_wait_seconds,
+                account_wait_seconds=pipeline.account_wait_seconds,
             ),
             max_in_flight_calls=pipeline.max_in_flight_calls,
             metrics=metrics,
@@ -209,7 +216,7 @@ class Service:
             parser=_parse_batch,
             decoder=_raw_batch,
             title="chat-import.input",
-            description="group.import and group.message.import events, key = GroupId",
+            description="import events of every type, key = GroupId (accounts: UserID)",
         )
         self.subscriber(self._on_batch)
         self.app = FastStream(

@@ -17,12 +17,19 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from service.domain.events import GroupImportEvent, MessageImportEvent, OutcomeEvent
+from service.domain.events import (
+    AccountImportEvent,
+    GroupImportEvent,
+    MemberImportEvent,
+    MessageImportEvent,
+    OutcomeEvent,
+    UnreadSetEvent,
+)
 from service.settings import KafkaSettings, TopicsSettings
 
 ASYNCAPI_VERSION = "3.0.0"
 # The version of the event contract this document describes (bump it when the contract changes).
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 ASYNCAPI_PATH = Path(__file__).resolve().parent.parent / "schemas" / "asyncapi.json"
 SCHEMA_REF = "#/components/schemas/{model}"
 DEAD_LETTER_HEADERS = {
@@ -46,8 +53,11 @@ def _key(description: str) -> dict[str, Any]:
 def _component_schemas() -> dict[str, Any]:
     _, definitions = models_json_schema(
         [
+            (AccountImportEvent, "validation"),
             (GroupImportEvent, "validation"),
+            (MemberImportEvent, "validation"),
             (MessageImportEvent, "validation"),
+            (UnreadSetEvent, "validation"),
             (OutcomeEvent, "validation"),
         ],
         ref_template=SCHEMA_REF,
@@ -73,6 +83,18 @@ def _component_schemas() -> dict[str, Any]:
 def _messages() -> dict[str, Any]:
     group_key = "GroupId (UTF-8)"
     return {
+        "AccountImport": {
+            "name": "account.import",
+            "title": "Import an account",
+            "summary": (
+                "Create (or update) one account at the provider; accounts come first, every "
+                "later import names them. Accounts have no order among themselves: the service "
+                "imports them in calls of up to 100 across keys."
+            ),
+            "contentType": "application/json",
+            "payload": _ref("components/schemas", "AccountImportEvent"),
+            "bindings": _key("UserID (UTF-8) is recommended; the key is not checked"),
+        },
         "GroupImport": {
             "name": "group.import",
             "title": "Import a group",
@@ -87,6 +109,27 @@ def _messages() -> dict[str, Any]:
             "summary": "Import one message into a group, in the group's SendTime order.",
             "contentType": "application/json",
             "payload": _ref("components/schemas", "MessageImportEvent"),
+            "bindings": _key(group_key + "; must equal group_id"),
+        },
+        "MemberImport": {
+            "name": "group.member.import",
+            "title": "Import a group member",
+            "summary": (
+                "Add one member to a group; waits for the group's import like a message does."
+            ),
+            "contentType": "application/json",
+            "payload": _ref("components/schemas", "MemberImportEvent"),
+            "bindings": _key(group_key + "; must equal group_id"),
+        },
+        "UnreadSet": {
+            "name": "group.member.unread",
+            "title": "Set a member's unread count",
+            "summary": (
+                "Set one member's unread message count, after every message of its group that "
+                "precedes it in the partition (importing messages resets unread counts to 0)."
+            ),
+            "contentType": "application/json",
+            "payload": _ref("components/schemas", "UnreadSetEvent"),
             "bindings": _key(group_key + "; must equal group_id"),
         },
         "Outcome": {
@@ -137,16 +180,18 @@ def build_document() -> dict[str, Any]:
     """Build the AsyncAPI document (topic names and broker are the defaults; both are settings)."""
     topics = TopicsSettings()
     kafka = KafkaSettings()
-    inputs = ["GroupImport", "MessageImport"]
+    inputs = ["AccountImport", "GroupImport", "MemberImport", "MessageImport", "UnreadSet"]
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "chat-import-service",
             "version": CONTRACT_VERSION,
             "description": (
-                "Consumes group and group-message import events (key = GroupId), imports them "
-                "into Tencent Cloud Chat in each group's order, and publishes one outcome event "
-                "per input event. Records that are not events go to the dead-letter topic. "
+                "Consumes account, group, group-member, group-message and unread-count import "
+                "events, imports them into Tencent Cloud Chat or ZEGOCLOUD ZIM in the "
+                "providers' order (accounts, groups, members, messages, unread counts) and in "
+                "each group's order, and publishes one outcome event per input event. Records "
+                "that are not events go to the dead-letter topic. "
                 "Topic names are settings (CHAT_IMPORT_TOPICS__*); the addresses here are the "
                 "defaults. An event's type is read from its payload, never from its topic."
             ),
@@ -162,13 +207,14 @@ def build_document() -> dict[str, Any]:
         "channels": {
             "groups": _channel(
                 topics.groups,
-                "group.import events (other event types are accepted here too).",
+                "group.import and account.import events (other event types are accepted here too).",
                 inputs,
             ),
             "groupMessages": _channel(
                 topics.messages,
-                "group.message.import events, a group's messages in ascending SendTime on one "
-                "partition (other event types are accepted here too).",
+                "group.member.import, group.message.import and group.member.unread events: a "
+                "group's members, then its messages in ascending SendTime, then its unread "
+                "counts, on one partition (other event types are accepted here too).",
                 inputs,
             ),
             "outcomes": _channel(topics.outcomes, "One result event per input event.", ["Outcome"]),

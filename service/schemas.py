@@ -13,11 +13,21 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from service.domain.events import GroupImportEvent, MessageImportEvent, OutcomeEvent
+from service.domain.events import (
+    AccountImportEvent,
+    GroupImportEvent,
+    MemberImportEvent,
+    MessageImportEvent,
+    OutcomeEvent,
+    UnreadSetEvent,
+)
 
 SCHEMAS: dict[str, type[BaseModel]] = {
+    "account.import.schema.json": AccountImportEvent,
     "group.import.schema.json": GroupImportEvent,
+    "group.member.import.schema.json": MemberImportEvent,
     "group.message.import.schema.json": MessageImportEvent,
+    "group.member.unread.schema.json": UnreadSetEvent,
     "outcome.schema.json": OutcomeEvent,
 }
 

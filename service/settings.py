@@ -193,6 +193,12 @@ class TencentSettings(BaseModel):
     user_sig_expire_seconds: int = Field(default=15_552_000, ge=300)
     # The 2024 edition allows 12,000 bytes per message; the 2022 edition 8,000.
     message_size_limit: int = Field(default=12_000, ge=1)
+    # import_group_member: 20 members a call on the newest page, 100, 300 or 500 on older
+    # editions (which the server enforces today is unconfirmed): the conservative default.
+    members_per_call: int = Field(default=20, ge=1, le=500)
+    # import_group_msg RecentContactFlag for messages whose event does not set it: 1 updates the
+    # members' recent contacts (conversations); 0, the provider's default, does not.
+    recent_contact_flag: int = Field(default=0, ge=0, le=1)
 
 
 class ZegoSettings(BaseModel):
@@ -216,6 +222,9 @@ class PipelineSettings(BaseModel):
     max_buffered_per_partition: int = Field(default=5_000, ge=1)
     messages_per_call: int = Field(default=7, ge=1, le=7)
     group_wait_seconds: float = Field(default=600, ge=0)
+    # A call refused for an account that does not exist (yet): how long it waits at most while
+    # accounts are still being imported (Tencent 10019, ZIM 660500002).
+    account_wait_seconds: float = Field(default=120, ge=0)
     retry_initial_seconds: float = Field(default=0.2, gt=0)
     retry_max_seconds: float = Field(default=30, gt=0)
     retry_max_attempts: int = Field(default=50, ge=1)
@@ -265,6 +274,13 @@ class Settings(BaseSettings):
         ):
             msg = "provider zego needs CHAT_IMPORT_ZEGO__APP_ID and CHAT_IMPORT_ZEGO__SERVER_SECRET"
             raise ValueError(msg)
+
+    @property
+    def provider_budget(self) -> float:
+        """The provider's app-wide calls per second, as configured (before the headroom)."""
+        if self.provider is ProviderName.ZEGO:
+            return self.zego.calls_per_second
+        return self.tencent.calls_per_second
 
     @property
     def provider_calls_per_second(self) -> float:

@@ -205,3 +205,28 @@ class TestEnvName:
     def test_nested_setting(self) -> None:
         """A nested setting's variable is the prefix, the group and the field, upper case."""
         assert "CHAT_IMPORT_KAFKA__SSL_CAFILE" == env_name("kafka", "ssl_cafile")
+
+
+class TestMigrationSettings:
+    def test_member_maximum_and_recent_contact_flag_come_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """MEMBERS_PER_CALL, RECENT_CONTACT_FLAG and ACCOUNT_WAIT_SECONDS are read as numbers."""
+        monkeypatch.setenv("CHAT_IMPORT_TENCENT__MEMBERS_PER_CALL", "100")
+        monkeypatch.setenv("CHAT_IMPORT_TENCENT__RECENT_CONTACT_FLAG", "1")
+        monkeypatch.setenv("CHAT_IMPORT_PIPELINE__ACCOUNT_WAIT_SECONDS", "30")
+        settings = Settings()
+        assert (100, 1, 30.0) == (
+            settings.tencent.members_per_call,
+            settings.tencent.recent_contact_flag,
+            settings.pipeline.account_wait_seconds,
+        )
+
+    def test_a_recent_contact_flag_other_than_0_or_1_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """RecentContactFlag is 0 or 1: 2 is refused, naming the variable."""
+        monkeypatch.setenv("CHAT_IMPORT_TENCENT__RECENT_CONTACT_FLAG", "2")
+        with pytest.raises(ValidationError) as caught:
+            Settings()
+        assert "CHAT_IMPORT_TENCENT__RECENT_CONTACT_FLAG" in describe_error(caught.value)

@@ -4,28 +4,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Protocol
 
 
 class Batchable(Protocol):
-    """Anything with the topic a message belongs to (one call imports into one topic)."""
+    """Anything that says which call it may share: items with equal keys may go together.
+
+    A message's key is its kind, topic and RecentContactFlag (one call imports into one topic,
+    with one flag); a member's is its kind.
+    """
 
     @property
-    def topic_id(self) -> str | None:
-        """The topic of the message (None: the group itself)."""
+    def batch_key(self) -> Hashable:
+        """What an item must share with the head of the queue to go in the same call."""
 
 
 def batch_size(queue: Sequence[Batchable], limit: int) -> int:
     """How many items from the head of ``queue`` go in the next call.
 
-    The head and the consecutive items after it that share its topic, at most ``limit``. Order is
+    The head and the consecutive items after it that share its key, at most ``limit``. Order is
     never changed: a batch is always a prefix of the queue.
     """
     if not queue or limit < 1:
         return 0
-    topic = queue[0].topic_id
+    key = queue[0].batch_key
     size = 1
-    while size < min(limit, len(queue)) and queue[size].topic_id == topic:
+    while size < min(limit, len(queue)) and queue[size].batch_key == key:
         size += 1
     return size

@@ -20,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 class EventType(StrEnum):
     """Event types the service understands; an outcome's type is ``<type>.result``."""
 
+    ACCOUNT_IMPORT = "account.import"
     GROUP_IMPORT = "group.import"
+    MEMBER_IMPORT = "group.member.import"
     MESSAGE_IMPORT = "group.message.import"
+    UNREAD_SET = "group.member.unread"
 
     @property
     def result_type(self) -> str:
@@ -31,6 +34,30 @@ class EventType(StrEnum):
 
 class _ProviderObject(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Account(_ProviderObject):
+    """An account, with the field names of Tencent ``multiaccount_import``."""
+
+    UserID: StrictStr
+    Nick: StrictStr | None = None
+    FaceUrl: StrictStr | None = None
+
+
+class GroupMember(_ProviderObject):
+    """A group member, with the field names of Tencent ``import_group_member``."""
+
+    Member_Account: StrictStr
+    Role: StrictStr | None = None
+    JoinTime: StrictInt | None = None
+    UnreadMsgNum: StrictInt | None = None
+
+
+class MemberUnread(_ProviderObject):
+    """A member's unread count, with the field names of Tencent ``set_unread_msg_num``."""
+
+    Member_Account: StrictStr
+    UnreadMsgNum: StrictInt
 
 
 class AppDefinedItem(_ProviderObject):
@@ -79,6 +106,13 @@ class _Envelope(BaseModel):
     event_id: StrictStr = Field(min_length=1)
 
 
+class AccountImportEvent(_Envelope):
+    """``account.import``: create (or update) one account at the provider."""
+
+    type: Literal["account.import"] = "account.import"
+    account: Account
+
+
 class GroupImportEvent(_Envelope):
     """``group.import``: create one group at the provider."""
 
@@ -92,7 +126,26 @@ class MessageImportEvent(_Envelope):
     type: Literal["group.message.import"] = "group.message.import"
     group_id: StrictStr
     topic_id: StrictStr | None = None
+    # Tencent RecentContactFlag: 1 updates the members' recent contacts (conversations); None
+    # takes the setting's default. Not sent for Community groups, nor to ZIM.
+    recent_contact_flag: StrictInt | None = None
     message: GroupMessage
+
+
+class MemberImportEvent(_Envelope):
+    """``group.member.import``: add one member to a group, after the group's import."""
+
+    type: Literal["group.member.import"] = "group.member.import"
+    group_id: StrictStr
+    member: GroupMember
+
+
+class UnreadSetEvent(_Envelope):
+    """``group.member.unread``: set one member's unread count, after the messages before it."""
+
+    type: Literal["group.member.unread"] = "group.member.unread"
+    group_id: StrictStr
+    member: MemberUnread
 
 
 class Status(StrEnum):
@@ -128,10 +181,14 @@ class OutcomeEvent(BaseModel):
     type: str
     event_id: str
     group_id: str | None
+    # the account (account.import) or member (group.member.*) the event is about
+    user_id: str | None = None
     provider: str
     status: Status
     msg_seq: int | None = None
     msg_time: int | None = None
+    # group.member.unread: the unread count set (None when the provider ignores it)
+    unread_msg_num: int | None = None
     error_code: int = 0
     error_info: str = ""
     detected_by: DetectedBy

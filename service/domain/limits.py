@@ -24,6 +24,16 @@ CONTENT_TOO_LONG: Final = 10020
 GROUP_ID_IN_USE: Final = 10021
 RESTRICTED_WORDS: Final = 80001
 MESSAGE_TOO_LARGE: Final = 80002
+GROUP_FULL: Final = 10014  # import_group_member: the group has no room for more members
+ACCOUNT_NOT_FOUND: Final = 10019  # import_group_member: a Member_Account is not an account
+TOO_MANY_MEMBERS: Final = 10005  # import_group_member: more members than one call takes
+# Account APIs (multiaccount_import): provider-notes lists the codes without their meaning;
+# unconfirmed readings, each in one place.
+ACCOUNT_INVALID_PARAMETER: Final = 70402  # a field missing or malformed
+ACCOUNT_LIMIT_REACHED: Final = 70398  # the app's plan holds no more accounts
+ACCOUNT_NEEDS_ADMIN: Final = 70403  # the call needs the app admin
+ACCOUNT_MISSING: Final = 70107  # the account does not exist
+ACCOUNT_RETRY_CODES: Final = frozenset({70169, 70202, 70500})  # internal errors and timeouts
 
 # The service's own code for a call that never got an answer (timeouts, resets) when it gives up:
 # HTTP's Request Timeout, beside the HTTP status it reports for 5xx answers without a body.
@@ -36,6 +46,13 @@ SERVICE_FAILURE: Final = 500
 NOT_STORED_BEFORE_LATER: Final = 409
 
 MESSAGES_PER_CALL: Final = 7
+ACCOUNTS_PER_CALL: Final = 100  # multiaccount_import
+# import_group_member: 20 on the newest page, 100, 300 or 500 on older editions (a setting)
+MEMBERS_PER_CALL: Final = 20
+USER_ID_MAX_BYTES: Final = 32
+MEMBER_ROLES: Final = frozenset({"Admin"})  # import_group_member: "Admin", or absent (a member)
+# set_unread_msg_num is silently ignored for these group types (no unread counts there)
+NO_UNREAD_GROUP_TYPES: Final = frozenset({"Meeting", "ChatRoom", "AVChatRoom"})
 HISTORY_PAGE_SIZE: Final = 20
 DEDUP_WINDOW_SECONDS: Final = 300
 RANDOM_MAX: Final = 4_294_967_295

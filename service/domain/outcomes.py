@@ -20,7 +20,14 @@ import hashlib
 from typing import Final
 
 from service.domain.events import DetectedBy, EventType, OutcomeEvent, SourceRef, Status
-from service.domain.validation import Rejection, ValidEvent, ValidGroupImport
+from service.domain.validation import (
+    Rejection,
+    ValidAccountImport,
+    ValidEvent,
+    ValidGroupImport,
+    ValidMemberImport,
+    ValidUnreadSet,
+)
 
 ID_MAX_CHARS: Final = 1_024
 ID_KEPT_CHARS: Final = 1_000
@@ -48,10 +55,28 @@ def bounded_info(text: str) -> str:
     return text[: ERROR_INFO_MAX_CHARS - len(ELLIPSIS)] + ELLIPSIS
 
 
-def _event_type(event: ValidEvent) -> EventType:
-    return (
-        EventType.GROUP_IMPORT if isinstance(event, ValidGroupImport) else EventType.MESSAGE_IMPORT
-    )
+def event_type(event: ValidEvent) -> EventType:
+    """The type of a valid event."""
+    if isinstance(event, ValidGroupImport):
+        return EventType.GROUP_IMPORT
+    if isinstance(event, ValidAccountImport):
+        return EventType.ACCOUNT_IMPORT
+    if isinstance(event, ValidMemberImport):
+        return EventType.MEMBER_IMPORT
+    if isinstance(event, ValidUnreadSet):
+        return EventType.UNREAD_SET
+    return EventType.MESSAGE_IMPORT
+
+
+def _user_id(event: ValidEvent) -> str | None:
+    if isinstance(event, ValidAccountImport | ValidMemberImport | ValidUnreadSet):
+        return bounded_id(event.user_id)
+    return None
+
+
+def _group(event: ValidEvent, group_id: str | None = None) -> str | None:
+    value = group_id or event.group_id
+    return None if value is None else bounded_id(value)
 
 
 def rejected(rejection: Rejection, *, provider: str, source: SourceRef) -> OutcomeEvent:
@@ -60,6 +85,7 @@ def rejected(rejection: Rejection, *, provider: str, source: SourceRef) -> Outco
         type=rejection.event_type.result_type,
         event_id=bounded_id(rejection.event_id),
         group_id=_bounded_group_id(rejection.group_id),
+        user_id=_bounded_group_id(rejection.user_id),
         provider=provider,
         status=Status.FAILED,
         error_code=rejection.code,
@@ -81,18 +107,21 @@ def imported(  # noqa: PLR0913 - one field per outcome field
     msg_time: int | None = None,
     detected_by: DetectedBy = DetectedBy.PROVIDER,
     info: str = "",
+    unread_msg_num: int | None = None,
 ) -> OutcomeEvent:
     """The outcome of an event that is at the provider; the event's warnings join ``info``."""
-    if isinstance(event, ValidGroupImport) and event.warnings:
+    if isinstance(event, ValidGroupImport | ValidMemberImport) and event.warnings:
         info = "; ".join(part for part in (info, *event.warnings) if part)
     return OutcomeEvent(
-        type=_event_type(event).result_type,
+        type=event_type(event).result_type,
         event_id=bounded_id(event.event_id),
-        group_id=bounded_id(group_id or event.group_id),
+        group_id=_group(event, group_id),
+        user_id=_user_id(event),
         provider=provider,
         status=Status.IMPORTED,
         msg_seq=msg_seq,
         msg_time=msg_time,
+        unread_msg_num=unread_msg_num,
         error_info=bounded_info(info),
         detected_by=detected_by,
         attempts=attempts,
@@ -112,9 +141,10 @@ def failed(  # noqa: PLR0913 - one field per outcome field
 ) -> OutcomeEvent:
     """The outcome of an event the provider refused (or that could not be imported)."""
     return OutcomeEvent(
-        type=_event_type(event).result_type,
+        type=event_type(event).result_type,
         event_id=bounded_id(event.event_id),
-        group_id=bounded_id(event.group_id),
+        group_id=_group(event),
+        user_id=_user_id(event),
         provider=provider,
         status=Status.FAILED,
         error_code=code,

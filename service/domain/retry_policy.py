@@ -20,6 +20,7 @@ class ErrorClass(StrEnum):
     AMBIGUOUS = "ambiguous"  # timeout or reset: the call may have been applied; check first
     RESIGN = "resign"  # the signature expired: sign again, retry at once
     GROUP_MISSING = "group_missing"  # 10010: wait for the group's import, then fail
+    ACCOUNT_MISSING = "account_missing"  # 10019, 660500002: wait while accounts are imported
     ALREADY_EXISTS = "already_exists"  # 10021: the group was imported before (after a crash)
     PERMANENT = "permanent"  # a documented refusal: fail the event now
     CONFIGURATION = "configuration"  # credentials refused: stop calling, report
@@ -31,6 +32,7 @@ class Action(StrEnum):
     RETRY = "retry"
     VERIFY_THEN_RETRY = "verify_then_retry"
     WAIT_FOR_GROUP = "wait_for_group"
+    WAIT_FOR_ACCOUNTS = "wait_for_accounts"
     FAIL = "fail"
     HALT = "halt"
 
@@ -44,6 +46,11 @@ class RetryPolicy:
     max_attempts: int = 50
     group_wait_seconds: float = 600.0
     configuration_pause_seconds: float = 60.0
+    # a call refused for an account that does not exist (yet) waits this long at most while
+    # accounts are still being imported, and the grace when none is being imported here (another
+    # replica may be importing it)
+    account_wait_seconds: float = 120.0
+    account_grace_seconds: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,25 @@ def backoff_delay(attempt: int, policy: RetryPolicy, jitter: float) -> float:
     return ceiling * (0.5 + jitter / 2)
 
 
+def decide_account_wait(
+    *, waited: float, importing: bool, attempt: int, policy: RetryPolicy, jitter: float
+) -> Decision:
+    """What follows a call refused because an account it names does not exist (yet).
+
+    While accounts are still being imported, wait (bounded by ``account_wait_seconds``); when
+    none is, wait only the short grace (another replica may hold its import), then fail.
+    """
+    bound = (
+        policy.account_wait_seconds
+        if importing
+        else min(policy.account_grace_seconds, policy.account_wait_seconds)
+    )
+    if waited >= bound:
+        return Decision(Action.FAIL, 0.0)
+    delay = backoff_delay(attempt, policy, jitter)
+    return Decision(Action.WAIT_FOR_ACCOUNTS, max(0.0, min(delay, bound - waited, 5.0)))
+
+
 def decide(  # noqa: PLR0911, PLR0913 - one return per decision reads best; keyword-only inputs
     error_class: ErrorClass,
     *,
@@ -81,7 +107,8 @@ def decide(  # noqa: PLR0911, PLR0913 - one return per decision reads best; keyw
     while it answers nothing (an outage) they hold the event instead of failing it.
     """
     delay = backoff_delay(attempt, policy, jitter)
-    if error_class is ErrorClass.PERMANENT:
+    if error_class in {ErrorClass.PERMANENT, ErrorClass.ACCOUNT_MISSING}:
+        # an account wait is decided by decide_account_wait, which knows what is importing
         return Decision(Action.FAIL, 0.0)
     if error_class is ErrorClass.CONFIGURATION:
         return Decision(Action.HALT, policy.configuration_pause_seconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +20,18 @@ from pydantic import ValidationError
 
 from service.domain import limits
 from service.domain.events import (
+    Account,
+    AccountImportEvent,
     EventType,
     GroupImportEvent,
+    GroupMember,
     GroupMessage,
     GroupProfile,
     InputRecord,
+    MemberImportEvent,
+    MemberUnread,
     MessageImportEvent,
+    UnreadSetEvent,
 )
 from service.errors import BadInputError
 
@@ -63,6 +70,8 @@ class ValidMessageImport:
     group_id: str
     topic_id: str | None
     message: GroupMessage
+    # the event's RecentContactFlag (None: the provider's default setting)
+    recent_contact_flag: int | None = None
 
     @property
     def random(self) -> int:
@@ -71,7 +80,57 @@ class ValidMessageImport:
         return self.message.Random
 
 
-ValidEvent = ValidGroupImport | ValidMessageImport
+@dataclass(frozen=True, slots=True)
+class ValidAccountImport:
+    """An ``account.import`` event that passed every rule."""
+
+    event_id: str
+    account: Account
+
+    @property
+    def group_id(self) -> None:
+        """Accounts belong to no group."""
+        return None
+
+    @property
+    def user_id(self) -> str:
+        """The account this event creates."""
+        return self.account.UserID
+
+
+@dataclass(frozen=True, slots=True)
+class ValidMemberImport:
+    """A ``group.member.import`` event that passed every rule."""
+
+    event_id: str
+    group_id: str
+    member: GroupMember
+    # what the imported outcome's error_info should say (a field the provider does not take)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def user_id(self) -> str:
+        """The member this event adds."""
+        return self.member.Member_Account
+
+
+@dataclass(frozen=True, slots=True)
+class ValidUnreadSet:
+    """A ``group.member.unread`` event that passed every rule."""
+
+    event_id: str
+    group_id: str
+    member: MemberUnread
+
+    @property
+    def user_id(self) -> str:
+        """The member whose unread count this event sets."""
+        return self.member.Member_Account
+
+
+ValidEvent = (
+    ValidGroupImport | ValidMessageImport | ValidAccountImport | ValidMemberImport | ValidUnreadSet
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +142,7 @@ class Rejection:
     group_id: str | None
     code: int
     info: str
+    user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +153,8 @@ class Codes:
     invalid_group_id: int = limits.INVALID_GROUP_ID
     no_permission: int = limits.NO_PERMISSION
     message_too_large: int = limits.MESSAGE_TOO_LARGE
+    # the account APIs' own code for an invalid parameter (Tencent 70402)
+    account_invalid_parameter: int = limits.ACCOUNT_INVALID_PARAMETER
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +209,20 @@ class Rules:
     isolatable_codes: frozenset[int] = frozenset(
         {limits.INVALID_PARAMETER, limits.CONTENT_TOO_LONG}
     )
+    # --- messages: RecentContactFlag is a Tencent field (ZIM: not sent, not checked)
+    recent_contact_flag: bool = True
+    # --- accounts
+    user_id_max_bytes: int = limits.USER_ID_MAX_BYTES
+    nick_max_bytes: int | None = None
+    avatar_max_bytes: int | None = None
+    # --- members and unread counts
+    # the roles a member may be imported with (None: the provider imports no role, the outcome
+    # warns instead)
+    member_roles: frozenset[str] | None = limits.MEMBER_ROLES
+    # whether a member's UnreadMsgNum is imported with it (False: the outcome warns instead)
+    member_unread: bool = True
+    # why the provider cannot set unread counts (None: it can)
+    unread_refusal: str | None = None
 
 
 def _reject_constant(name: str) -> float:
@@ -212,12 +288,25 @@ def _describe(error: ValidationError) -> str:
 
 
 def _group_id_hint(payload: dict[str, Any], event_type: EventType) -> str | None:
+    if event_type is EventType.ACCOUNT_IMPORT:
+        return None
     if event_type is EventType.GROUP_IMPORT:
         group = payload.get("group")
         value = group.get("GroupId") if isinstance(group, dict) else None
     else:
         value = payload.get("group_id")
     return value if isinstance(value, str) else None
+
+
+def _user_id_hint(payload: dict[str, Any], event_type: EventType) -> str | None:
+    if event_type is EventType.ACCOUNT_IMPORT:
+        inner, field_name = payload.get("account"), "UserID"
+    elif event_type in {EventType.MEMBER_IMPORT, EventType.UNREAD_SET}:
+        inner, field_name = payload.get("member"), "Member_Account"
+    else:
+        return None
+    value = inner.get(field_name) if isinstance(inner, dict) else None
+    return value if isinstance(value, str) and limits.encodable(value) else None
 
 
 def _key_text(key: bytes | None) -> str | None:
@@ -229,7 +318,9 @@ def _key_text(key: bytes | None) -> str | None:
         return None
 
 
-def _unicode_problem(prefix: str, model: GroupProfile | GroupMessage) -> str | None:
+def _unicode_problem(
+    prefix: str, model: GroupProfile | GroupMessage | Account | GroupMember | MemberUnread
+) -> str | None:
     for name, value in model:
         if isinstance(value, str) and not limits.encodable(value):
             return f"{prefix}.{name} is not valid Unicode (a lone surrogate escape)"
@@ -453,16 +544,130 @@ def _check_message(message: GroupMessage, raw_body: list[Any], now: int, rules: 
     return _check_body(message, raw_body, rules)
 
 
+def _check_user_id(where: str, value: str, rules: Rules, code: int) -> Problem:
+    size = limits.utf8_len(value)
+    if size == 0:
+        return code, f"{where} is empty"
+    if size > rules.user_id_max_bytes:
+        return code, f"{where} is {size} bytes; at most {rules.user_id_max_bytes}"
+    if (bad := _bad_character(value, rules)) is not None:
+        return code, f"{where} holds {bad!r}, a character {rules.provider} user IDs cannot hold"
+    return None
+
+
+def check_account(account: Account, rules: Rules) -> Problem:
+    """The first documented rule ``account`` breaks (code, reason), or None."""
+    code = rules.codes.account_invalid_parameter
+    problem = _check_user_id("account.UserID", account.UserID, rules, code)
+    if problem:
+        return problem
+    for name, value, maximum in (
+        ("Nick", account.Nick, rules.nick_max_bytes),
+        ("FaceUrl", account.FaceUrl, rules.avatar_max_bytes),
+    ):
+        if value is not None and maximum is not None and limits.utf8_len(value) > maximum:
+            return code, f"account.{name} is {limits.utf8_len(value)} bytes; at most {maximum}"
+    return None
+
+
+def _check_time_before_now(where: str, value: int, now: int, rules: Rules) -> Problem:
+    code = rules.codes.invalid_parameter
+    if value <= 0:
+        return code, f"{where} {value} is not a time"
+    if value > now or (rules.send_time_before_now and value == now):
+        return code, (
+            f"{where} {value} is in the future"
+            if value > now
+            else f"{where} {value} is now; it must be earlier"
+        )
+    return None
+
+
+def _check_unread(where: str, value: int, rules: Rules) -> Problem:
+    if not 0 <= value <= limits.RANDOM_MAX:
+        return rules.codes.invalid_parameter, f"{where} {value} is not a count (0 or more)"
+    return None
+
+
+def check_member(member: GroupMember, now: int, rules: Rules) -> Problem:
+    """The first documented rule ``member`` breaks (code, reason), or None."""
+    code = rules.codes.invalid_parameter
+    problem = _check_user_id("member.Member_Account", member.Member_Account, rules, code)
+    if problem:
+        return problem
+    roles = rules.member_roles
+    if member.Role is not None and roles is not None and member.Role not in roles:
+        allowed = ", ".join(sorted(roles))
+        return code, f"member.Role {member.Role!r} is not one of {allowed} (absent: a member)"
+    if member.JoinTime is not None:
+        problem = _check_time_before_now("member.JoinTime", member.JoinTime, now, rules)
+        if problem:
+            return problem
+    if member.UnreadMsgNum is not None:
+        return _check_unread("member.UnreadMsgNum", member.UnreadMsgNum, rules)
+    return None
+
+
+def member_warnings(member: GroupMember, rules: Rules) -> tuple[str, ...]:
+    """What an imported member's outcome says about fields the provider does not take."""
+    warnings: list[str] = []
+    if member.Role is not None and rules.member_roles is None:
+        warnings.append(
+            f"member.Role {member.Role!r} is not imported: {rules.provider} takes no role"
+        )
+    if member.UnreadMsgNum and not rules.member_unread:
+        warnings.append(
+            f"member.UnreadMsgNum {member.UnreadMsgNum} is not imported: {rules.provider} "
+            "has no unread counts to set"
+        )
+    return tuple(warnings)
+
+
+def join_time_problem(join_time: int | None, create_time: int | None, rules: Rules) -> Problem:
+    """A join time not after the group's creation (when both are known), as the provider refuses.
+
+    Checked once the group's ``CreateTime`` is known (its import was seen by this process).
+    """
+    if join_time is None or create_time is None or join_time > create_time:
+        return None
+    return rules.codes.invalid_parameter, (
+        f"member.JoinTime {join_time} is not after the group's CreateTime {create_time}"
+    )
+
+
+def check_unread(member: MemberUnread, rules: Rules) -> Problem:
+    """The first documented rule an unread count breaks (code, reason), or None."""
+    if rules.unread_refusal is not None:
+        return rules.codes.invalid_parameter, rules.unread_refusal
+    code = rules.codes.invalid_parameter
+    problem = _check_user_id("member.Member_Account", member.Member_Account, rules, code)
+    return problem or _check_unread("member.UnreadMsgNum", member.UnreadMsgNum, rules)
+
+
+_MODELS: dict[EventType, type[Any]] = {
+    EventType.ACCOUNT_IMPORT: AccountImportEvent,
+    EventType.GROUP_IMPORT: GroupImportEvent,
+    EventType.MEMBER_IMPORT: MemberImportEvent,
+    EventType.MESSAGE_IMPORT: MessageImportEvent,
+    EventType.UNREAD_SET: UnreadSetEvent,
+}
+
+
 def validate_event(  # noqa: C901, PLR0911 - one return per refusal
     record: InputRecord, envelope: Envelope, *, now: int, rules: Rules
 ) -> ValidEvent | Rejection:
     """Apply every documented rule to an event; the result is importable or a ``Rejection``."""
     hint = _group_id_hint(envelope.payload, envelope.type)
-
+    user = _user_id_hint(envelope.payload, envelope.type)
     codes = rules.codes
+    invalid = (
+        codes.account_invalid_parameter
+        if envelope.type is EventType.ACCOUNT_IMPORT
+        else codes.invalid_parameter
+    )
 
     def reject(code: int, info: str) -> Rejection:
-        return Rejection(envelope.type, envelope.event_id, hint, code, info)
+        return Rejection(envelope.type, envelope.event_id, hint, code, info, user)
 
     if hint is not None and not limits.encodable(hint):
         # the outcome is keyed by the group id: keep the unencodable one out of it
@@ -472,33 +677,22 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
             None,
             codes.invalid_group_id,
             "the group id is not valid Unicode (a lone surrogate escape)",
+            user,
         )
-
-    model = GroupImportEvent if envelope.type is EventType.GROUP_IMPORT else MessageImportEvent
     try:
-        event = model.model_validate(envelope.payload)
+        event = _MODELS[envelope.type].model_validate(envelope.payload)
     except ValidationError as exc:
-        return reject(codes.invalid_parameter, _describe(exc))
+        return reject(invalid, _describe(exc))
     key = _key_text(record.key)
-    if isinstance(event, GroupImportEvent):
-        if key != event.group.GroupId:
-            return reject(
-                codes.invalid_parameter,
-                f"record key {key!r} does not equal group.GroupId {event.group.GroupId!r}",
-            )
-        unicode_problem = _unicode_problem("group", event.group)
-        if unicode_problem:
-            return reject(codes.invalid_parameter, unicode_problem)
-        problem = _check_group(event.group, now, rules)
+    if isinstance(event, AccountImportEvent):
+        unicode_problem = _unicode_problem("account", event.account)
+        problem = (invalid, unicode_problem) if unicode_problem else None
+        problem = problem or check_account(event.account, rules)
         if problem:
             return reject(*problem)
-        warnings = (
-            (rules.missing_create_time_warning,)
-            if event.group.CreateTime is None and rules.missing_create_time_warning
-            else ()
-        )
-        return ValidGroupImport(event_id=event.event_id, group=event.group, warnings=warnings)
-    assert isinstance(event, MessageImportEvent)  # noqa: S101 - the model chosen above
+        return ValidAccountImport(event_id=event.event_id, account=event.account)
+    if isinstance(event, GroupImportEvent):
+        return _validate_group(event, key, now, rules, reject)
     if not event.group_id:
         return reject(codes.invalid_group_id, "group_id is empty")
     if key != event.group_id:
@@ -506,6 +700,64 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
             codes.invalid_parameter,
             f"record key {key!r} does not equal group_id {event.group_id!r}",
         )
+    if isinstance(event, MemberImportEvent):
+        unicode_problem = _unicode_problem("member", event.member)
+        problem = (invalid, unicode_problem) if unicode_problem else None
+        problem = problem or check_member(event.member, now, rules)
+        if problem:
+            return reject(*problem)
+        return ValidMemberImport(
+            event_id=event.event_id,
+            group_id=event.group_id,
+            member=event.member,
+            warnings=member_warnings(event.member, rules),
+        )
+    if isinstance(event, UnreadSetEvent):
+        unicode_problem = _unicode_problem("member", event.member)
+        problem = (invalid, unicode_problem) if unicode_problem else None
+        problem = problem or check_unread(event.member, rules)
+        if problem:
+            return reject(*problem)
+        return ValidUnreadSet(event_id=event.event_id, group_id=event.group_id, member=event.member)
+    assert isinstance(event, MessageImportEvent)  # noqa: S101 - the model chosen above
+    return _validate_message(event, envelope, now, rules, reject)
+
+
+def _validate_group(
+    event: GroupImportEvent,
+    key: str | None,
+    now: int,
+    rules: Rules,
+    reject: Callable[[int, str], Rejection],
+) -> ValidGroupImport | Rejection:
+    codes = rules.codes
+    if key != event.group.GroupId:
+        return reject(
+            codes.invalid_parameter,
+            f"record key {key!r} does not equal group.GroupId {event.group.GroupId!r}",
+        )
+    unicode_problem = _unicode_problem("group", event.group)
+    if unicode_problem:
+        return reject(codes.invalid_parameter, unicode_problem)
+    problem = _check_group(event.group, now, rules)
+    if problem:
+        return reject(*problem)
+    warnings = (
+        (rules.missing_create_time_warning,)
+        if event.group.CreateTime is None and rules.missing_create_time_warning
+        else ()
+    )
+    return ValidGroupImport(event_id=event.event_id, group=event.group, warnings=warnings)
+
+
+def _validate_message(
+    event: MessageImportEvent,
+    envelope: Envelope,
+    now: int,
+    rules: Rules,
+    reject: Callable[[int, str], Rejection],
+) -> ValidMessageImport | Rejection:
+    codes = rules.codes
     unicode_problem = _unicode_problem("message", event.message) or (
         None
         if event.topic_id is None or limits.encodable(event.topic_id)
@@ -515,6 +767,9 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
         return reject(codes.invalid_parameter, unicode_problem)
     if event.topic_id is not None and not rules.topics:
         return reject(codes.invalid_parameter, f"topic_id: {rules.provider} groups have no topics")
+    flag = event.recent_contact_flag
+    if rules.recent_contact_flag and flag is not None and flag not in {0, 1}:
+        return reject(codes.invalid_parameter, f"recent_contact_flag {flag} is not 0 or 1")
     raw_body = envelope.payload["message"]["MsgBody"]  # validated above: a list of objects
     problem = _check_message(event.message, raw_body, now, rules)
     if problem:
@@ -523,5 +778,9 @@ def validate_event(  # noqa: C901, PLR0911 - one return per refusal
     if message.Random is None:
         message = message.model_copy(update={"Random": derive_random(event.event_id)})
     return ValidMessageImport(
-        event_id=event.event_id, group_id=event.group_id, topic_id=event.topic_id, message=message
+        event_id=event.event_id,
+        group_id=event.group_id,
+        topic_id=event.topic_id,
+        message=message,
+        recent_contact_flag=flag if rules.recent_contact_flag else None,
     )

@@ -1,6 +1,6 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""The three REST APIs as plain functions: decoded body in, response body out (no HTTP)."""
+"""The REST APIs as plain functions: decoded body in, response body out (no HTTP)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from service.emulator.store import EmulatorStore, MessageResult, StoredMessage
 from service.emulator.validation import (
     parse_history,
     parse_import_group,
+    parse_import_group_member,
     parse_import_group_msg,
+    parse_member_info,
+    parse_multiaccount_import,
+    parse_set_unread,
 )
 
 Answer = dict[str, Any]
@@ -22,6 +26,10 @@ Command = Callable[[EmulatorStore, object, int], Answer]
 IMPORT_GROUP = "import_group"
 IMPORT_GROUP_MSG = "import_group_msg"
 GROUP_MSG_GET_SIMPLE = "group_msg_get_simple"
+MULTIACCOUNT_IMPORT = "multiaccount_import"
+IMPORT_GROUP_MEMBER = "import_group_member"
+SET_UNREAD_MSG_NUM = "set_unread_msg_num"
+GET_GROUP_MEMBER_INFO = "get_group_member_info"
 
 
 def ok(**fields: Any) -> Answer:  # noqa: ANN401 - response fields are JSON values
@@ -93,10 +101,64 @@ def group_msg_get_simple(store: EmulatorStore, payload: object, now: int) -> Ans
     )
 
 
+def multiaccount_import(store: EmulatorStore, payload: object, now: int) -> Answer:
+    """``multiaccount_import``: the accounts refused, in ``FailAccounts``."""
+    del now
+    return ok(FailAccounts=store.import_accounts(parse_multiaccount_import(payload)))
+
+
+def import_group_member(store: EmulatorStore, payload: object, now: int) -> Answer:
+    """``import_group_member``: one ``Result`` per member, in request order."""
+    request = parse_import_group_member(payload, store.members_per_call)
+    results = store.import_members(request, now=now)
+    return ok(
+        MemberList=[
+            {"Member_Account": member.account, "Result": result}
+            for member, result in zip(request.members, results, strict=True)
+        ]
+    )
+
+
+def set_unread_msg_num(store: EmulatorStore, payload: object, now: int) -> Answer:
+    """``set_unread_msg_num``: nothing but the status."""
+    del now
+    store.set_unread(parse_set_unread(payload))
+    return ok()
+
+
+def get_group_member_info(store: EmulatorStore, payload: object, now: int) -> Answer:
+    """``get_group_member_info``: ``MemberNum`` and the page of members asked for."""
+    del now
+    total, members = store.member_page(parse_member_info(payload))
+    return ok(
+        MemberNum=total,
+        MemberList=[
+            {
+                "Member_Account": member.account,
+                "Role": member.role,
+                "JoinTime": member.join_time,
+                "MsgSeq": member.read_seq,
+                "MsgFlag": "AcceptAndNotify",
+            }
+            for member in members
+        ],
+    )
+
+
 COMMANDS: Mapping[str, Command] = {
     IMPORT_GROUP: import_group,
     IMPORT_GROUP_MSG: import_group_msg,
     GROUP_MSG_GET_SIMPLE: group_msg_get_simple,
+    MULTIACCOUNT_IMPORT: multiaccount_import,
+    IMPORT_GROUP_MEMBER: import_group_member,
+    SET_UNREAD_MSG_NUM: set_unread_msg_num,
+    GET_GROUP_MEMBER_INFO: get_group_member_info,
+}
+
+# The service each API is served under (``/v4/{service}/{api}``).
+SERVICES: Mapping[str, str] = {
+    **dict.fromkeys(COMMANDS, rules.GROUP_SERVICE),
+    MULTIACCOUNT_IMPORT: rules.LOGIN_SERVICE,
 }
 
 

@@ -71,6 +71,13 @@ class EmulatorConfig(BaseModel):
     history_page_limit: int | None = Field(default=None, ge=1)
     """At most this many messages per ``group_msg_get_simple`` answer, with ``IsFinished`` 0 when
     requested ones were held back (the provider cuts pages of long messages); None: no cut."""
+    members_per_call: int = Field(default=rules.MEMBERS_PER_CALL, ge=1)
+    """``import_group_member``'s maximum per call (20, the newest page; older editions give 100,
+    300, 500); more is refused with 10005."""
+    refused_accounts: list[str] = Field(default_factory=list)
+    """Accounts ``multiaccount_import`` lists in ``FailAccounts`` (a refusal to provoke)."""
+    max_accounts: int | None = Field(default=None, ge=0)
+    """The plan's account limit: accounts beyond it are listed in ``FailAccounts``."""
     restricted_words: list[str] = Field(default_factory=list)
     """A message whose text contains one of these gets Result 80001 (2022 edition)."""
     dedup_window_seconds: int = Field(default=rules.DEDUP_WINDOW_SECONDS, ge=0)
@@ -94,6 +101,9 @@ class EmulatorConfig(BaseModel):
     zego_message_size_limit: int = Field(default=zego_rules.MESSAGE_SIZE_LIMIT_DEFAULT, gt=0)
     """2 KB by default; an app can raise it to 32 KB."""
     zego_unregistered_users: list[str] = Field(default_factory=list)
-    """Senders ZIM does not know: their messages get Code 660500002."""
+    """Users ZIM refuses to register (``UserRegister`` lists them in ``ErrorList``): every call
+    naming them gets Code 660500002."""
+    zego_registered_users: list[str] = Field(default_factory=list)
+    """Users registered from the start (otherwise a user must go through ``UserRegister``)."""
     zego_retention_days: int = Field(default=zego_rules.RETENTION_DAYS, gt=0)
     """unconfirmed: the plan's retention; older send times are refused (Code 2)."""

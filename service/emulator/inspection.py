@@ -53,6 +53,8 @@ def group_view(group: Group) -> dict[str, Any]:
         "support_topic": group.support_topic,
         "message_count": len(group.messages),
         "latest_send_time": group.latest_time,
+        "member_count": len(group.members),
+        "recent_contact_updates": group.recent_contact_updates,
         "profile": group.profile,
     }
 
@@ -88,6 +90,43 @@ async def list_messages(state: EmulatorState, request: Request) -> Response:
         return error_response(404, exc.info)
     return JSONResponse(
         {"group_id": group.group_id, "messages": [message_view(m) for m in group.messages]}
+    )
+
+
+async def list_members(state: EmulatorState, request: Request) -> Response:
+    """The group's members in join order, each with its role, join time and unread count."""
+    group_id = request.path_params["group_id"]
+    try:
+        group = state.store.group(group_id)
+    except ApiError as exc:
+        return error_response(404, exc.info)
+    return JSONResponse(
+        {
+            "group_id": group.group_id,
+            "members": [
+                {
+                    "account": member.account,
+                    "role": member.role,
+                    "join_time": member.join_time,
+                    "read_seq": member.read_seq,
+                    "unread": group.unread(member),
+                }
+                for member in group.members.values()
+            ],
+        }
+    )
+
+
+async def list_accounts(state: EmulatorState, request: Request) -> Response:
+    """Every account, in import order."""
+    del request
+    return JSONResponse(
+        {
+            "accounts": [
+                {"user_id": a.user_id, "nick": a.nick, "face_url": a.face_url}
+                for a in state.store.accounts()
+            ]
+        }
     )
 
 
@@ -172,6 +211,8 @@ async def get_stats(state: EmulatorState, request: Request) -> Response:
     snapshot["duplicates_discarded"] = state.store.duplicates_discarded
     snapshot["groups"] = len(state.store.groups())
     snapshot["messages"] = state.store.message_count()
+    snapshot["accounts"] = len(state.store.accounts())
+    snapshot["members"] = sum(len(group.members) for group in state.store.groups())
     return JSONResponse(snapshot)
 
 
@@ -197,6 +238,8 @@ def inspection_routes(state: EmulatorState) -> list[Route]:
     """Build the routes under ``/_emulator/``."""
     table: list[tuple[str, Handler, list[str]]] = [
         ("/groups", list_groups, ["GET"]),
+        ("/accounts", list_accounts, ["GET"]),
+        ("/groups/{group_id:path}/members", list_members, ["GET"]),
         ("/groups/{group_id:path}/messages", list_messages, ["GET"]),
         ("/groups/{group_id:path}/messages", append_message, ["POST"]),
         ("/groups/{group_id:path}/messages/{seq:int}/delete", delete_message, ["POST"]),

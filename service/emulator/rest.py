@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 
 from service.emulator import rules
-from service.emulator.commands import COMMANDS, Answer, fail, run_command
+from service.emulator.commands import COMMANDS, SERVICES, Answer, fail, run_command
 from service.emulator.faults import Failure
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SERVICE = "group_open_http_svc"
 _JSON = "application/json"
 _MISSING_BYTES = 64  # how much more the broken answer announces than it sends
 
@@ -87,7 +86,7 @@ def _count_results(state: EmulatorState, answer: Answer) -> None:
 def _refusal(state: EmulatorState, service: str, api: str, request: Request) -> Answer | None:
     """Refuse the call before it is looked at: unknown API, over the budget, bad credentials."""
     stats = state.stats
-    if service != SERVICE or api not in COMMANDS:
+    if api not in COMMANDS or SERVICES[api] != service:
         stats.call(f"{service}/{api}", rules.INVALID_COMMAND)
         return fail(rules.INVALID_COMMAND, f"unknown API v4/{service}/{api}")
     if not state.budget.try_acquire(api):

@@ -3,7 +3,9 @@
 """The documented rules the emulator enforces: error codes, limits and the message size measure.
 
 Sources: the Tencent Cloud Chat pages for ``import_group``, ``import_group_msg`` (2024 and 2022
-editions) and ``group_msg_get_simple``, and the public REST error code table. Figures marked
+editions) and ``group_msg_get_simple``, the public REST error code table, and the migration
+section of ``shared/provider-notes.md`` (``multiaccount_import``, ``import_group_member``,
+``set_unread_msg_num``; ``get_group_member_info`` is read back by verify). Figures marked
 *unconfirmed* are a reading of the documentation, not a documented number; each lives here only.
 
 These constants are deliberately independent of ``service.domain.limits``: the emulator is the
@@ -25,6 +27,13 @@ GROUP_NOT_FOUND: Final = 10010
 INVALID_GROUP_ID: Final = 10015
 CONTENT_TOO_LONG: Final = 10020  # the whole call refused: a message's content is too long
 GROUP_ID_IN_USE: Final = 10021
+TOO_MANY_MEMBERS: Final = 10005  # import_group_member: more members than one call takes
+GROUP_FULL: Final = 10014  # import_group_member: no room for more members
+ACCOUNT_NOT_FOUND: Final = 10019  # import_group_member: a Member_Account is not an account
+# unconfirmed: set_unread_msg_num for an account that is not a member of the group
+NOT_A_MEMBER: Final = NO_PERMISSION
+# multiaccount_import: a malformed account (unconfirmed reading of 70402)
+ACCOUNT_INVALID_PARAMETER: Final = 70402
 RESTRICTED_WORDS: Final = 80001  # 2022 edition
 MESSAGE_TOO_LARGE: Final = 80002
 
@@ -57,6 +66,24 @@ IS_FINISHED_ALL: Final = 1
 IS_FINISHED_CUT: Final = 0
 PLACEHOLDER_DELETED: Final = 1
 PLACEHOLDER_RECALLED: Final = 2
+
+# --- Accounts and members -------------------------------------------------------------------
+GROUP_SERVICE: Final = "group_open_http_svc"
+LOGIN_SERVICE: Final = "im_open_login_svc"
+ACCOUNTS_PER_CALL: Final = 100
+MULTIACCOUNT_IMPORT_CALLS_PER_SECOND: Final = 100  # below the app's 200
+USER_ID_MAX_BYTES: Final = 32
+# import_group_member: 20 members a call on the newest page (100, 300, 500 on older editions);
+# the emulator enforces the newest figure unless configured otherwise.
+MEMBERS_PER_CALL: Final = 20
+MEMBER_ROLE_ADMIN: Final = "Admin"
+MEMBER_RESULT_FAILED: Final = 0
+MEMBER_RESULT_IMPORTED: Final = 1
+MEMBER_RESULT_ALREADY: Final = 2
+DEFAULT_MAX_MEMBER_COUNT: Final = 2_000  # import_group: "The default value is 2,000"
+# set_unread_msg_num: "no error will be returned" for these; nothing is set
+NO_UNREAD_GROUP_TYPES: Final = frozenset({"ChatRoom", "Meeting", "AVChatRoom"})
+MEMBER_PAGE_MAX: Final = 6_000  # unconfirmed: get_group_member_info's largest Limit
 
 # --- Groups -----------------------------------------------------------------------------------
 AVCHATROOM: Final = "AVChatRoom"

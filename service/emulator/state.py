@@ -8,7 +8,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from service.emulator import rules
 from service.emulator.auth import Authenticator
+from service.emulator.commands import MULTIACCOUNT_IMPORT
 from service.emulator.faults import FaultInjector
 from service.emulator.ratelimit import CallBudget
 from service.emulator.stats import EmulatorStats
@@ -31,11 +33,22 @@ def store_for(config: EmulatorConfig) -> EmulatorStore:
         dedup_before_time_check=config.dedup_before_time_check,
         seed=config.faults.seed,
         history_page_limit=config.history_page_limit,
+        members_per_call=config.members_per_call,
+        refused_accounts=config.refused_accounts,
+        max_accounts=config.max_accounts,
     )
 
 
 def _budget_for(config: EmulatorConfig) -> CallBudget:
-    return CallBudget(config.calls_per_second, per_api=config.rate_limit_per_api)
+    return CallBudget(
+        config.calls_per_second,
+        per_api=config.rate_limit_per_api,
+        api_limits={
+            MULTIACCOUNT_IMPORT: min(
+                config.calls_per_second, rules.MULTIACCOUNT_IMPORT_CALLS_PER_SECOND
+            )
+        },
+    )
 
 
 @dataclass(slots=True)

@@ -20,11 +20,14 @@ class EmulatorStats:
         self.first_answer: float | None = None
         self.last_answer: float | None = None
         self.admitted_per_tenth: Counter[int] = Counter()
+        self.spans: dict[str, list[float]] = {}
 
     def call(self, api: str, outcome: str | int) -> None:
         """Count one answered call; ``outcome`` is the ErrorCode or a transport outcome."""
         self.calls[api][str(outcome)] += 1
         now = time.time()
+        span = self.spans.setdefault(api, [now, now])
+        span[1] = now
         if self.first_answer is None:
             self.first_answer = now
         self.last_answer = now
@@ -50,6 +53,7 @@ class EmulatorStats:
         self.first_answer = None
         self.last_answer = None
         self.admitted_per_tenth.clear()
+        self.spans.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """Copy the counters, ready for JSON."""
@@ -61,6 +65,8 @@ class EmulatorStats:
             # wall-clock span of answered calls: how long the provider was kept busy
             "first_answer": self.first_answer,
             "last_answer": self.last_answer,
+            # per API: its first and last answer (a migration's stages overlap in time)
+            "spans": {api: list(span) for api, span in sorted(self.spans.items())},
             # calls admitted in each tenth of a second, oldest first: the shape of the load
             "admitted_per_tenth": [
                 self.admitted_per_tenth[tenth]

@@ -1,6 +1,16 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""The emulator's state, in memory and free of HTTP: groups, their messages, and the import rules.
+"""The emulator's state, in memory and free of HTTP: accounts, groups, their members and messages.
+
+Accounts (``multiaccount_import``) are created or updated; an account in ``refused_accounts``, or
+one over ``max_accounts``, is listed in ``FailAccounts``. A group's owner is its first member.
+``import_group_member`` refuses the whole call for a member that is not an account (10019) or a
+group without room (10014, ``MaxMemberCount``, 2,000 by default); each member is then ``Result``
+1 (imported), 2 (already a member) or 0 (its ``JoinTime`` is not after the group's creation and
+before now). A member's unread count is kept as the seq it has read: importing messages sets it
+to the newest (every unread count becomes 0), and an unread count set by ``import_group_member``
+or ``set_unread_msg_num`` is clamped to the group's message count (``set_unread_msg_num`` is
+ignored for Meeting, ChatRoom and AVChatRoom groups).
 
 Per group, ``MsgSeq`` counts from 1 in import order. A message is refused on its own (its
 batch-mates are still stored) when its send time breaks the ordering rules (10004), its body is
@@ -30,10 +40,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from service.emulator.validation import (
+        AccountImport,
         GroupImportRequest,
         HistoryRequest,
+        MemberImportRequest,
+        MemberInfoRequest,
         MessageImport,
         MessageImportRequest,
+        UnreadRequest,
     )
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -57,8 +71,27 @@ class StoredMessage:
 
 
 @dataclass(slots=True)
+class StoredAccount:
+    """An account the emulator holds."""
+
+    user_id: str
+    nick: str | None = None
+    face_url: str | None = None
+
+
+@dataclass(slots=True)
+class Member:
+    """A group member: role ``Owner``, ``Admin`` or ``Member``, and the seq it has read."""
+
+    account: str
+    role: str
+    join_time: int
+    read_seq: int
+
+
+@dataclass(slots=True)
 class Group:
-    """An imported group and its messages in seq order."""
+    """An imported group, its members and its messages in seq order."""
 
     group_id: str
     type: str
@@ -69,10 +102,17 @@ class Group:
     messages: list[StoredMessage] = field(default_factory=list)
     latest_time: int | None = None
     by_random: dict[int, list[StoredMessage]] = field(default_factory=dict)
+    members: dict[str, Member] = field(default_factory=dict)
+    max_member_count: int = rules.DEFAULT_MAX_MEMBER_COUNT
+    recent_contact_updates: int = 0
 
     def next_seq(self) -> int:
         """Return the MsgSeq the next stored message gets."""
         return len(self.messages) + 1
+
+    def unread(self, member: Member) -> int:
+        """The member's unread message count."""
+        return max(0, len(self.messages) - member.read_seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +138,14 @@ class EmulatorStore:
         seed: int | None = None,
         history_page_limit: int | None = None,
         oversized_refuses_call: bool = False,
+        members_per_call: int = rules.MEMBERS_PER_CALL,
+        refused_accounts: Iterable[str] = (),
+        max_accounts: int | None = None,
     ) -> None:
+        self.members_per_call = members_per_call
+        self.refused_accounts = frozenset(refused_accounts)
+        self.max_accounts = max_accounts
+        self._accounts: dict[str, StoredAccount] = {}
         self.message_size_limit = message_size_limit
         self.oversized_refuses_call = oversized_refuses_call
         self.history_page_limit = history_page_limit
@@ -125,6 +172,92 @@ class EmulatorStore:
     def message_count(self) -> int:
         """Messages stored across all groups."""
         return sum(len(group.messages) for group in self._groups.values())
+
+    def accounts(self) -> list[StoredAccount]:
+        """Every account, in import order."""
+        return list(self._accounts.values())
+
+    def has_account(self, user_id: str) -> bool:
+        """True when ``user_id`` is an account."""
+        return user_id in self._accounts
+
+    # --- multiaccount_import ------------------------------------------------------------------
+
+    def import_accounts(self, accounts: Sequence[AccountImport]) -> list[str]:
+        """Create or update each account; returns the UserIDs refused (``FailAccounts``)."""
+        failed: list[str] = []
+        for account in accounts:
+            new = account.user_id not in self._accounts
+            full = self.max_accounts is not None and len(self._accounts) >= self.max_accounts
+            if (
+                account.user_id in self.refused_accounts
+                or rules.utf8_len(account.user_id) > rules.USER_ID_MAX_BYTES
+                or (new and full)
+            ):
+                failed.append(account.user_id)
+                continue
+            self._accounts[account.user_id] = StoredAccount(
+                account.user_id, account.nick, account.face_url
+            )
+        return failed
+
+    # --- import_group_member ------------------------------------------------------------------
+
+    def import_members(self, request: MemberImportRequest, *, now: int) -> list[int]:
+        """Add the members; one ``Result`` per member (0 failed, 1 imported, 2 already one)."""
+        group = self.group(request.group_id)
+        if group.type == rules.AVCHATROOM:
+            raise ApiError(rules.NO_PERMISSION, "AVChatRoom groups do not support member import")
+        for member in request.members:
+            if member.account not in self._accounts:
+                raise ApiError(
+                    rules.ACCOUNT_NOT_FOUND, f"Member_Account {member.account!r} is not an account"
+                )
+        joining = [m for m in request.members if m.account not in group.members]
+        if len(group.members) + len(joining) > group.max_member_count:
+            raise ApiError(
+                rules.GROUP_FULL,
+                f"the group holds {len(group.members)} of {group.max_member_count} members",
+            )
+        results: list[int] = []
+        count = len(group.messages)
+        for member in request.members:
+            if member.account in group.members:
+                results.append(rules.MEMBER_RESULT_ALREADY)
+                continue
+            join_time = now if member.join_time is None else member.join_time
+            if not group.create_time < join_time < now:
+                results.append(rules.MEMBER_RESULT_FAILED)
+                continue
+            unread = min(member.unread or 0, count)
+            group.members[member.account] = Member(
+                member.account, member.role or "Member", join_time, count - unread
+            )
+            results.append(rules.MEMBER_RESULT_IMPORTED)
+        return results
+
+    # --- set_unread_msg_num -------------------------------------------------------------------
+
+    def set_unread(self, request: UnreadRequest) -> None:
+        """Set one member's unread count, clamped to the message count (some types: ignored)."""
+        group = self.group(request.group_id)
+        if group.type in rules.NO_UNREAD_GROUP_TYPES:
+            return
+        member = group.members.get(request.account)
+        if member is None:
+            raise ApiError(
+                rules.NOT_A_MEMBER, f"{request.account!r} is not a member of {group.group_id!r}"
+            )
+        count = len(group.messages)
+        member.read_seq = count - min(request.unread, count)
+
+    # --- get_group_member_info ----------------------------------------------------------------
+
+    def member_page(self, request: MemberInfoRequest) -> tuple[int, list[Member]]:
+        """The group's member count and the members of the page asked for, in join order."""
+        group = self.group(request.group_id)
+        members = list(group.members.values())
+        return len(members), members[request.offset : request.offset + request.limit]
 
     # --- import_group -------------------------------------------------------------------------
 
@@ -154,6 +287,12 @@ class EmulatorStore:
             support_topic=request.support_topic,
             profile=profile,
         )
+        max_members = request.profile.get("MaxMemberCount")
+        if isinstance(max_members, int):
+            group.max_member_count = max_members
+        owner = request.profile.get("Owner_Account")
+        if isinstance(owner, str) and owner:
+            group.members[owner] = Member(owner, "Owner", create_time, 0)
         self._groups[group_id] = group
         return group
 
@@ -234,9 +373,15 @@ class EmulatorStore:
                         f"MsgList[{index}].MsgBody is {size} bytes; the message content is "
                         f"too long (at most {self.message_size_limit})",
                     )
-        return [
+        results = [
             self._import_one(group, message, request.topic_id, now) for message in request.messages
         ]
+        # "the unread message count for all members will become 0"
+        for member in group.members.values():
+            member.read_seq = len(group.messages)
+        if request.recent_contact and group.type != rules.COMMUNITY:  # not for Community groups
+            group.recent_contact_updates += 1
+        return results
 
     def append(
         self,
@@ -323,7 +468,8 @@ class EmulatorStore:
         return message
 
     def reset(self, *, seed: int | None = None) -> None:
-        """Forget every group and message."""
+        """Forget every account, group and message."""
         self._groups.clear()
+        self._accounts.clear()
         self.duplicates_discarded = 0
         self._rng = random_module.Random(seed)

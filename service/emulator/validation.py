@@ -47,6 +47,7 @@ class MessageImportRequest:
     group_id: str
     topic_id: str | None
     messages: tuple[MessageImport, ...]
+    recent_contact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +286,12 @@ def parse_import_group_msg(payload: object) -> MessageImportRequest:
     recent_contact = _optional_int(data, "RecentContactFlag")
     if recent_contact is not None and recent_contact not in {0, 1}:
         raise _invalid("RecentContactFlag must be 0 or 1")
-    return MessageImportRequest(group_id=group_id, topic_id=_topic_id(data), messages=messages)
+    return MessageImportRequest(
+        group_id=group_id,
+        topic_id=_topic_id(data),
+        messages=messages,
+        recent_contact=recent_contact == 1,
+    )
 
 
 # --- group_msg_get_simple ---------------------------------------------------------------------
@@ -313,3 +319,160 @@ def parse_history(payload: object) -> HistoryRequest:
         topic_id=_topic_id(data),
         with_recalled=with_recalled == 1,
     )
+
+
+# --- multiaccount_import ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountImport:
+    """One valid entry of ``AccountList``."""
+
+    user_id: str
+    nick: str | None
+    face_url: str | None
+
+
+def _account(item: object, where: str) -> AccountImport:
+    if not isinstance(item, dict):
+        raise ApiError(rules.ACCOUNT_INVALID_PARAMETER, f"{where} must be an object")
+    user_id = item.get("UserID")
+    if not isinstance(user_id, str) or not user_id:
+        raise ApiError(rules.ACCOUNT_INVALID_PARAMETER, f"{where}.UserID is required")
+    for field in ("Nick", "FaceUrl"):
+        if item.get(field) is not None and not isinstance(item.get(field), str):
+            raise ApiError(rules.ACCOUNT_INVALID_PARAMETER, f"{where}.{field} must be a string")
+    unknown = sorted(set(item) - {"UserID", "Nick", "FaceUrl"})
+    if unknown:
+        raise ApiError(rules.ACCOUNT_INVALID_PARAMETER, f"{where}.{unknown[0]} is not a field")
+    return AccountImport(user_id=user_id, nick=item.get("Nick"), face_url=item.get("FaceUrl"))
+
+
+def parse_multiaccount_import(payload: object) -> tuple[AccountImport, ...]:
+    """Check a ``multiaccount_import`` body (``AccountList``, at most 100 accounts)."""
+    if not isinstance(payload, dict):
+        raise ApiError(rules.ACCOUNT_INVALID_PARAMETER, "request body is not a JSON object")
+    listing = payload.get("AccountList")
+    if not isinstance(listing, list) or not listing:
+        raise ApiError(rules.ACCOUNT_INVALID_PARAMETER, "AccountList must be a non-empty list")
+    if len(listing) > rules.ACCOUNTS_PER_CALL:
+        raise ApiError(
+            rules.ACCOUNT_INVALID_PARAMETER,
+            f"AccountList holds {len(listing)} accounts; at most {rules.ACCOUNTS_PER_CALL}",
+        )
+    return tuple(_account(item, f"AccountList[{index}]") for index, item in enumerate(listing))
+
+
+# --- import_group_member ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberImport:
+    """One valid entry of ``MemberList``."""
+
+    account: str
+    role: str | None
+    join_time: int | None
+    unread: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberImportRequest:
+    """A valid ``import_group_member`` body."""
+
+    group_id: str
+    members: tuple[MemberImport, ...]
+
+
+_MEMBER_FIELDS = frozenset({"Member_Account", "Role", "JoinTime", "UnreadMsgNum"})
+
+
+def _member(item: object, where: str) -> MemberImport:
+    if not isinstance(item, dict):
+        raise _invalid(f"{where} must be an object")
+    unknown = sorted(set(item) - _MEMBER_FIELDS)
+    if unknown:
+        raise _invalid(f"{where}.{unknown[0]} is not a field")
+    account = _required_str(item, "Member_Account", where=f"{where}.")
+    role = item.get("Role")
+    if role is not None and role != rules.MEMBER_ROLE_ADMIN:
+        raise _invalid(f"{where}.Role must be {rules.MEMBER_ROLE_ADMIN!r} or absent")
+    join_time = _optional_int(item, "JoinTime", where=f"{where}.")
+    unread = _optional_int(item, "UnreadMsgNum", where=f"{where}.")
+    if unread is not None and unread < 0:
+        raise _invalid(f"{where}.UnreadMsgNum must not be negative")
+    return MemberImport(account=account, role=role, join_time=join_time, unread=unread)
+
+
+def parse_import_group_member(payload: object, max_members: int) -> MemberImportRequest:
+    """Check an ``import_group_member`` body; more than ``max_members`` members is 10005."""
+    data = _object(payload)
+    group_id = _required_str(data, "GroupId")
+    listing = data.get("MemberList")
+    if not isinstance(listing, list) or not listing:
+        raise _invalid("MemberList must be a non-empty list")
+    if len(listing) > max_members:
+        raise ApiError(
+            rules.TOO_MANY_MEMBERS,
+            f"MemberList holds {len(listing)} members; at most {max_members} per call",
+        )
+    members = tuple(_member(item, f"MemberList[{index}]") for index, item in enumerate(listing))
+    accounts = [member.account for member in members]
+    if len(set(accounts)) != len(accounts):
+        raise _invalid("MemberList names a member twice")
+    return MemberImportRequest(group_id=group_id, members=members)
+
+
+# --- set_unread_msg_num -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadRequest:
+    """A valid ``set_unread_msg_num`` body."""
+
+    group_id: str
+    account: str
+    unread: int
+
+
+def parse_set_unread(payload: object) -> UnreadRequest:
+    """Check a ``set_unread_msg_num`` body (one member)."""
+    data = _object(payload)
+    group_id = _required_str(data, "GroupId")
+    account = _required_str(data, "Member_Account")
+    unread = _optional_int(data, "UnreadMsgNum")
+    if unread is None:
+        raise _invalid("UnreadMsgNum is required")
+    if unread < 0:
+        raise _invalid("UnreadMsgNum must not be negative")
+    return UnreadRequest(group_id=group_id, account=account, unread=unread)
+
+
+# --- get_group_member_info --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfoRequest:
+    """A valid ``get_group_member_info`` body."""
+
+    group_id: str
+    limit: int
+    offset: int
+
+
+def parse_member_info(payload: object) -> MemberInfoRequest:
+    """Check a ``get_group_member_info`` body (``Limit`` and ``Offset`` page the members)."""
+    data = _object(payload)
+    group_id = _required_str(data, "GroupId")
+    limit = _optional_int(data, "Limit")
+    offset = _optional_int(data, "Offset") or 0
+    if limit is not None and not 1 <= limit <= rules.MEMBER_PAGE_MAX:
+        raise _invalid(f"Limit must be between 1 and {rules.MEMBER_PAGE_MAX}")
+    if offset < 0:
+        raise _invalid("Offset must not be negative")
+    filters = data.get("MemberInfoFilter")
+    if filters is not None and (
+        not isinstance(filters, list) or not all(isinstance(f, str) for f in filters)
+    ):
+        raise _invalid("MemberInfoFilter must be a list of field names")
+    return MemberInfoRequest(group_id=group_id, limit=limit or rules.MEMBER_PAGE_MAX, offset=offset)

@@ -27,7 +27,10 @@ from service.emulator.rest import BrokenResponse
 from service.emulator.zego_validation import (
     parse_create_group,
     parse_import_message,
+    parse_invite_users,
+    parse_query_members,
     parse_query_messages,
+    parse_user_register,
 )
 from service.providers.zego_sign import SignatureProblem, verify_signature
 
@@ -87,10 +90,38 @@ def query_group_msg(store: ZimStore, payload: object, now_ms: int) -> Answer:
     }
 
 
+def _error_list(refused: list[tuple[str, int]]) -> list[Answer]:
+    return [{"UserId": user, "SubCode": code} for user, code in refused]
+
+
+def user_register(store: ZimStore, payload: object, now_ms: int) -> Answer:
+    """``UserRegister``: ``ErrorList`` names each user refused, with its ``SubCode``."""
+    del now_ms
+    return {"ErrorList": _error_list(store.register(parse_user_register(payload)))}
+
+
+def invite_users(store: ZimStore, payload: object, now_ms: int) -> Answer:
+    """``InviteUsersIntoGroup``: ``ErrorList`` names each invitee who could not join."""
+    return {"ErrorList": _error_list(store.invite(parse_invite_users(payload), now_ms=now_ms))}
+
+
+def query_group_members(store: ZimStore, payload: object, now_ms: int) -> Answer:
+    """``QueryGroupMemberList``: a page of ``{UserId, EnterGroupTime}``; ``Next`` resumes it."""
+    del now_ms
+    page, following = store.member_page(parse_query_members(payload))
+    return {
+        "MemberList": [{"UserId": user, "EnterGroupTime": at} for user, at in page],
+        "Next": zr.encode_cursor(following),
+    }
+
+
 ACTIONS: Mapping[str, Action] = {
     zr.CREATE_GROUP: create_group,
     zr.IMPORT_GROUP_MSG: import_group_msg,
     zr.QUERY_GROUP_MSG: query_group_msg,
+    zr.USER_REGISTER: user_register,
+    zr.INVITE_USERS: invite_users,
+    zr.QUERY_GROUP_MEMBERS: query_group_members,
 }
 
 

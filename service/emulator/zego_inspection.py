@@ -6,6 +6,8 @@
 | --- | --- |
 | ``GET /_emulator/zim/groups`` | every ZIM group with its profile and message count |
 | ``GET /_emulator/zim/groups/{id}/messages`` | the group's messages in seq order (404: no group) |
+| ``GET /_emulator/zim/groups/{id}/members`` | the group's members and their entry times |
+| ``GET /_emulator/zim/users`` | every registered user |
 | ``POST /_emulator/zim/groups/{id}/messages/{seq}/empty`` | mark a message empty (deleted) |
 | ``GET /_emulator/zim/stats`` | calls by API and Code, rate-limited calls, faults, totals |
 
@@ -94,6 +96,27 @@ async def empty_message(state: EmulatorState, request: Request) -> Response:
     return JSONResponse({"group_id": group_id, "message": message_view(message)})
 
 
+async def list_members(state: EmulatorState, request: Request) -> Response:
+    """The group's members in the order they joined, with their entry time (ms)."""
+    group_id = request.path_params["group_id"]
+    try:
+        group = state.zego.store.group(group_id)
+    except ApiError as exc:
+        return error_response(404, exc.info)
+    return JSONResponse(
+        {
+            "group_id": group.group_id,
+            "members": [{"user_id": u, "enter_time_ms": t} for u, t in group.members.items()],
+        }
+    )
+
+
+async def list_users(state: EmulatorState, request: Request) -> Response:
+    """Every registered user."""
+    del request
+    return JSONResponse({"users": state.zego.store.users()})
+
+
 async def get_stats(state: EmulatorState, request: Request) -> Response:
     """Calls by API and Code, rate-limited calls, faults, signature failures, totals."""
     del request
@@ -105,6 +128,8 @@ async def get_stats(state: EmulatorState, request: Request) -> Response:
     snapshot["signature_failures"] = zim.signature_failures
     snapshot["groups"] = len(zim.store.groups())
     snapshot["messages"] = zim.store.message_count()
+    snapshot["users"] = len(zim.store.users())
+    snapshot["members"] = sum(len(group.members) for group in zim.store.groups())
     return JSONResponse(snapshot)
 
 
@@ -112,6 +137,8 @@ def zim_inspection_routes(state: EmulatorState) -> list[Route]:
     """Build the routes under ``/_emulator/zim/``."""
     table: list[tuple[str, Handler, list[str]]] = [
         ("/groups", list_groups, ["GET"]),
+        ("/users", list_users, ["GET"]),
+        ("/groups/{group_id:path}/members", list_members, ["GET"]),
         ("/groups/{group_id:path}/messages", list_messages, ["GET"]),
         ("/groups/{group_id:path}/messages/{seq:int}/empty", empty_message, ["POST"]),
         ("/stats", get_stats, ["GET"]),

@@ -37,7 +37,11 @@ REPLAYED_NONCE: Final = SIGNATURE_ERROR
 CREATE_GROUP: Final = "CreateGroup"
 IMPORT_GROUP_MSG: Final = "ImportGroupMsg"
 QUERY_GROUP_MSG: Final = "QueryGroupMsg"
-CALLS_PER_SECOND: Final = 20  # each of the three APIs
+USER_REGISTER: Final = "UserRegister"
+INVITE_USERS: Final = "InviteUsersIntoGroup"
+QUERY_GROUP_MEMBERS: Final = "QueryGroupMemberList"  # unconfirmed name and shape
+CALLS_PER_SECOND: Final = 20  # each API, for the whole app
+INVITE_INTERVAL_MS: Final = 1_000  # InviteUsersIntoGroup: 1 call per second per group
 # Characters a user or group ID may hold (ImportGroupMsg page, "Note").
 ID_CHARACTERS: Final = frozenset(
     string.ascii_letters + string.digits + "!#$%&()+-:;<=.>?@[]^_ {}|~"
@@ -50,6 +54,15 @@ GROUP_NAME_MAX_BYTES: Final = 50
 GROUP_NOTICE_MAX_BYTES: Final = 300
 GROUP_AVATAR_MAX_BYTES: Final = 500
 GROUP_MEMBERS_MAX: Final = 100  # the UserId list of CreateGroup
+INVITE_MEMBERS_MAX: Final = 100  # GroupMemberInfos of InviteUsersIntoGroup
+MEMBER_PAGE_MAX: Final = 100  # QueryGroupMemberList's Limit (unconfirmed)
+
+# --- Users --------------------------------------------------------------------------------------
+USERS_PER_CALL: Final = 100  # UserRegister's UserInfo
+USER_ID_MAX_BYTES: Final = 32
+USER_AVATAR_MAX_BYTES: Final = 500
+# unconfirmed: the SubCode of a user UserRegister refuses, and of an invitee that cannot join
+REFUSED_USER_SUBCODE: Final = PARAMETER_ERROR
 ATTRIBUTES_MAX: Final = 10
 ATTRIBUTE_KEY_MAX_BYTES: Final = 16
 ATTRIBUTE_VALUE_MAX_BYTES: Final = 1_024

@@ -103,6 +103,7 @@ def zego_state_for(config: EmulatorConfig, clock: Callable[[], float]) -> ZegoSt
         store=ZimStore(
             message_size_limit=config.zego_message_size_limit,
             unregistered_users=config.zego_unregistered_users,
+            registered_users=config.zego_registered_users,
             retention_days=config.zego_retention_days,
         ),
         calls_per_second=config.zego_calls_per_second,

@@ -1,11 +1,16 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""ZIM groups and their messages, in memory and free of HTTP, with the import rules.
+"""ZIM users, groups, their members and messages, in memory and free of HTTP, with the rules.
 
-Per group, ``MsgSeq`` counts from 1 in import order. ``ImportGroupMsg`` refuses, in this order:
-a group that does not exist (660600001), a sender that is not registered (660500002), a message
-over the size limit (660400001), and a send time in the future, older than the retention or
-earlier than the group's latest message (2; equal times are allowed). A refused message is not
+Users are registered with ``UserRegister`` (or listed as registered at start); a user in
+``unregistered_users`` is refused (``ErrorList``, SubCode 2) and never registered. Every user a
+call names must be registered (660500002, naming it; unconfirmed code for all but the sender):
+a group's owner and initial members (``CreateGroup``), the inviter and invitees
+(``InviteUsersIntoGroup``, at most one call per second per group, else code 7), and a message's
+sender. Per group, ``MsgSeq`` counts from 1 in import order. ``ImportGroupMsg`` refuses, in this
+order: a group that does not exist (660600001), a sender that is not registered (660500002), a
+message over the size limit (660400001), and a send time in the future, older than the retention
+or earlier than the group's latest message (2; equal times are allowed). A refused message is not
 stored. Times are Unix milliseconds throughout.
 """
 
@@ -23,7 +28,10 @@ if TYPE_CHECKING:
     from service.emulator.zego_validation import (
         CreateGroupRequest,
         ImportMessageRequest,
+        InviteRequest,
+        MemberQuery,
         QueryMessagesRequest,
+        UserInfo,
     )
 
 _DAY_MS = 86_400_000
@@ -54,11 +62,12 @@ class ZimGroup:
     name: str | None
     notice: str | None
     avatar: str | None
-    members: tuple[str, ...]
+    members: dict[str, int]  # user -> when it entered (ms)
     attributes: dict[str, str]
     create_time_ms: int
     messages: list[ZimMessage] = field(default_factory=list)
     latest_time_ms: int | None = None
+    last_invite_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +86,47 @@ class ZimStore:
         *,
         message_size_limit: int = zr.MESSAGE_SIZE_LIMIT_DEFAULT,
         unregistered_users: Iterable[str] = (),
+        registered_users: Iterable[str] = (),
         retention_days: int = zr.RETENTION_DAYS,
     ) -> None:
         self.message_size_limit = message_size_limit
         self.unregistered_users = set(unregistered_users)
+        self.registered_at_start = tuple(registered_users)
         self.retention_days = retention_days
         self._groups: dict[str, ZimGroup] = {}
+        self._users: dict[str, UserInfo | None] = dict.fromkeys(self.registered_at_start)
 
     def reset(self) -> None:
-        """Forget every group and message (the rules stay)."""
+        """Forget every group and message, and every user registered since start."""
         self._groups.clear()
+        self._users = dict.fromkeys(self.registered_at_start)
+
+    # --- users ------------------------------------------------------------------------------------
+
+    def users(self) -> list[str]:
+        """Every registered user, in registration order."""
+        return list(self._users)
+
+    def is_registered(self, user_id: str) -> bool:
+        """True when ``user_id`` is a registered ZIM user."""
+        return user_id in self._users
+
+    def _require_registered(self, users: Iterable[str], what: str) -> None:
+        for user in users:
+            if user not in self._users:
+                raise ApiError(
+                    zr.SENDER_NOT_REGISTERED, f"{what} {user!r} is not a registered ZIM user"
+                )
+
+    def register(self, users: Iterable[UserInfo]) -> list[tuple[str, int]]:
+        """Register (or update) users; returns ``(UserId, SubCode)`` of those refused."""
+        refused: list[tuple[str, int]] = []
+        for user in users:
+            if user.user_id in self.unregistered_users:
+                refused.append((user.user_id, zr.REFUSED_USER_SUBCODE))
+                continue
+            self._users[user.user_id] = user
+        return refused
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -113,15 +153,18 @@ class ZimStore:
             raise ApiError(zr.GROUP_EXISTS, f"group {request.group_id!r} already exists")
         if request.create_time_ms is not None and request.create_time_ms > now_ms:
             raise ApiError(zr.PARAMETER_ERROR, "CreateGroupTime is in the future")
+        self._require_registered([request.owner], "GroupOwner")
+        self._require_registered(request.members, "UserId")
+        created = request.create_time_ms or now_ms
         group = ZimGroup(
             group_id=request.group_id,
             owner=request.owner,
             name=request.name,
             notice=request.notice,
             avatar=request.avatar,
-            members=request.members,
+            members={request.owner: created, **dict.fromkeys(request.members, created)},
             attributes=dict(request.attributes),
-            create_time_ms=request.create_time_ms or now_ms,
+            create_time_ms=created,
         )
         self._groups[group.group_id] = group
         return group
@@ -162,9 +205,9 @@ class ZimStore:
     def import_message(self, request: ImportMessageRequest, *, now_ms: int) -> ZimMessage:
         """Store one message and return it with its MsgSeq, or raise the refusal."""
         group = self.group(request.group_id)
-        if request.sender in self.unregistered_users:
+        if not self.is_registered(request.sender):
             raise ApiError(
-                zr.SENDER_NOT_REGISTERED, f"user {request.sender!r} has not logged in to ZIM"
+                zr.SENDER_NOT_REGISTERED, f"user {request.sender!r} is not a registered ZIM user"
             )
         self._check_size(request)
         time_ms = request.send_time_ms or now_ms
@@ -200,6 +243,43 @@ class ZimStore:
         message = group.messages[seq - 1]
         message.empty = True
         return message
+
+    # --- InviteUsersIntoGroup ---------------------------------------------------------------------
+
+    def invite(self, request: InviteRequest, *, now_ms: int) -> list[tuple[str, int]]:
+        """Add the invitees; returns ``(UserId, SubCode)`` of those who could not join.
+
+        At most one call per second per group (code 7). An invitee already in the group is not
+        refused; one whose entry time is in the future or before the group's creation is.
+        """
+        group = self.group(request.group_id)
+        last = group.last_invite_ms
+        if last is not None and now_ms - last < zr.INVITE_INTERVAL_MS:
+            raise ApiError(
+                zr.CALLS_PER_SECOND_LIMIT,
+                "InviteUsersIntoGroup: at most 1 call per second per group",
+            )
+        self._require_registered([request.inviter], "FromUserId")
+        self._require_registered([user for user, _ in request.members], "UserId")
+        group.last_invite_ms = now_ms
+        refused: list[tuple[str, int]] = []
+        for user, entered in request.members:
+            if user in group.members:
+                continue
+            at = now_ms if entered is None else entered
+            if not group.create_time_ms <= at <= now_ms:
+                refused.append((user, zr.REFUSED_USER_SUBCODE))
+                continue
+            group.members[user] = at
+        return refused
+
+    def member_page(self, request: MemberQuery) -> tuple[list[tuple[str, int]], int]:
+        """A page of the group's members (user, entry time) and the offset after it (0: none)."""
+        group = self.group(request.group_id)
+        members = list(group.members.items())
+        page = members[request.offset : request.offset + request.limit]
+        following = request.offset + len(page)
+        return page, following if following < len(members) else 0
 
     # --- QueryGroupMsg ----------------------------------------------------------------------------
 

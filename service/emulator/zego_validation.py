@@ -303,3 +303,127 @@ def parse_query_messages(payload: object) -> QueryMessagesRequest:
     return QueryMessagesRequest(
         group_id=group_id, limit=limit, next_seq=next_seq, with_empty=with_empty == 1
     )
+
+
+# --- UserRegister -------------------------------------------------------------------------------
+
+_USER_FIELDS = frozenset({"UserId", "UserName", "UserAvatar"})
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """One valid entry of ``UserInfo``."""
+
+    user_id: str
+    name: str | None
+    avatar: str | None
+
+
+def parse_user_register(payload: object) -> tuple[UserInfo, ...]:
+    """Check a ``UserRegister`` body: at most 100 users, each ``UserId`` a ZIM ID."""
+    data = _object(payload, frozenset({"UserInfo"}))
+    listing = data.get("UserInfo")
+    if not isinstance(listing, list) or not listing:
+        raise _invalid("UserInfo must be a non-empty list")
+    if len(listing) > zr.USERS_PER_CALL:
+        raise _invalid(f"UserInfo lists {len(listing)} users; at most {zr.USERS_PER_CALL}")
+    users: list[UserInfo] = []
+    for index, item in enumerate(listing):
+        where = f"UserInfo[{index}]."
+        entry = _object(item, _USER_FIELDS, where)
+        user_id = _id(entry, "UserId")
+        assert user_id is not None  # noqa: S101 - required above
+        if zr.utf8_len(user_id) > zr.USER_ID_MAX_BYTES:
+            raise _invalid(f"{where}UserId is longer than {zr.USER_ID_MAX_BYTES} bytes")
+        users.append(
+            UserInfo(
+                user_id=user_id,
+                name=_text(entry, "UserName"),
+                avatar=_text(entry, "UserAvatar", zr.USER_AVATAR_MAX_BYTES),
+            )
+        )
+    return tuple(users)
+
+
+# --- InviteUsersIntoGroup -----------------------------------------------------------------------
+
+_INVITE_FIELDS = frozenset({"FromUserId", "GroupId", "UserIds", "GroupMemberInfos"})
+_MEMBER_INFO_FIELDS = frozenset({"UserId", "EnterGroupTime", "IsInvite"})
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRequest:
+    """A valid ``InviteUsersIntoGroup`` body: the invitees with their entry times (ms)."""
+
+    inviter: str
+    group_id: str
+    members: tuple[tuple[str, int | None], ...]
+
+
+def _invitees(data: JsonObject) -> tuple[tuple[str, int | None], ...]:
+    ids, infos = data.get("UserIds"), data.get("GroupMemberInfos")
+    if (ids is None) == (infos is None):
+        raise _invalid("give either UserIds or GroupMemberInfos")
+    listing = ids if ids is not None else infos
+    if not isinstance(listing, list) or not listing:
+        raise _invalid("the invitee list must be a non-empty list")
+    if len(listing) > zr.INVITE_MEMBERS_MAX:
+        raise _invalid(f"{len(listing)} invitees; at most {zr.INVITE_MEMBERS_MAX}")
+    members: list[tuple[str, int | None]] = []
+    for index, item in enumerate(listing):
+        if ids is not None:
+            user = _id({f"UserIds[{index}]": item}, f"UserIds[{index}]")
+            entered = None
+        else:
+            where = f"GroupMemberInfos[{index}]."
+            entry = _object(item, _MEMBER_INFO_FIELDS, where)
+            user = _id(entry, "UserId")
+            entered = _int(entry, "EnterGroupTime")
+            if entered is not None and entered < 0:
+                raise _invalid(f"{where}EnterGroupTime must not be negative")
+        assert user is not None  # noqa: S101 - required above
+        members.append((user, entered))
+    if len({user for user, _ in members}) != len(members):
+        raise _invalid("an invitee is listed twice")
+    return tuple(members)
+
+
+def parse_invite_users(payload: object) -> InviteRequest:
+    """Check an ``InviteUsersIntoGroup`` body (at most 100 invitees)."""
+    data = _object(payload, _INVITE_FIELDS)
+    inviter = _id(data, "FromUserId")
+    group_id = _id(data, "GroupId")
+    assert inviter is not None  # noqa: S101 - required above
+    assert group_id is not None  # noqa: S101
+    return InviteRequest(inviter=inviter, group_id=group_id, members=_invitees(data))
+
+
+# --- QueryGroupMemberList -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberQuery:
+    """A valid ``QueryGroupMemberList`` body (unconfirmed shape: ``Limit`` and ``Next``)."""
+
+    group_id: str
+    limit: int
+    offset: int
+
+
+def parse_query_members(payload: object) -> MemberQuery:
+    """Check a ``QueryGroupMemberList`` body; ``Next`` is 0 or the previous answer's."""
+    data = _object(payload, frozenset({"GroupId", "Limit", "Next"}))
+    group_id = _id(data, "GroupId")
+    assert group_id is not None  # noqa: S101 - required above
+    limit = _int(data, "Limit", required=True)
+    assert limit is not None  # noqa: S101
+    if not 1 <= limit <= zr.MEMBER_PAGE_MAX:
+        raise _invalid(f"Limit must be between 1 and {zr.MEMBER_PAGE_MAX}")
+    cursor = _int(data, "Next") or 0
+    offset = 0
+    if cursor:
+        decoded = zr.decode_cursor(cursor)
+        if decoded is None:
+            raise _invalid("Next must be 0 or the Next of the previous answer")
+        offset = decoded
+    return MemberQuery(group_id=group_id, limit=limit, offset=offset)

@@ -38,7 +38,8 @@ class KafkaOutcomeSink:
             await self._producer.send(
                 self._topics.outcomes,
                 value=encode_outcome(outcome),
-                key=(outcome.group_id or "").encode("utf-8"),
+                # the group's key; an account's outcome is keyed by the account
+                key=(outcome.group_id or outcome.user_id or "").encode("utf-8"),
             )
             for outcome in outcomes
         ]

@@ -31,6 +31,8 @@ def build_provider(settings: Settings, client: httpx.AsyncClient) -> ChatProvide
                 expire=tencent.user_sig_expire_seconds,
             ),
             message_size_limit=tencent.message_size_limit,
+            members_per_call=tencent.members_per_call,
+            recent_contact_flag=tencent.recent_contact_flag,
         )
     if settings.provider is ProviderName.ZEGO:
         zego = settings.zego

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
@@ -57,6 +57,26 @@ class RateLimiter:
         self._rate = rate
         if rate > 0:
             self._opened.set()
+
+    def restamp(self) -> None:
+        """The call granted last leaves only now: count it (and space the next) from now.
+
+        For a narrower limiter taken before the shared one, by one acquirer at a time (a
+        group's lane, the account batcher): without it, a call that waited long on the shared
+        budget would leave closer to the next one than the narrower limit allows.
+        """
+        now = self._clock()
+        if self._released and self._released[-1] < now:
+            self._released[-1] = now
+        if self._rate > 0:
+            self._next_free = max(self._next_free, now + 1 / self._rate)
+
+    def idle(self) -> bool:
+        """True when nobody waits and its last call is out of the window (safe to forget)."""
+        now = self._clock()
+        return not self._waiters and (
+            not self._released or self._released[-1] <= now - WINDOW_SECONDS
+        )
 
     def penalise(self, seconds: float) -> None:
         """Give no slot for ``seconds`` (after the provider said the limit was hit)."""
@@ -133,30 +153,93 @@ def _check_rate(rate: float) -> None:
         raise ValueError(msg)
 
 
-class ApiBudgets:
-    """One limiter for all APIs (the safe reading), or one per API when configured so."""
+MAX_KEYED_LIMITERS = 10_000
 
-    def __init__(self, rate: float, *, per_api: bool = False) -> None:
+
+class ApiBudgets:
+    """One limiter for all APIs (the safe reading), or one per API when configured so.
+
+    Besides, an API documented with a lower app-wide limit than the budget takes its share of it
+    (``api_shares``: Tencent ``multiaccount_import`` 100 of 200 calls/s, so 0.5 of whatever
+    share this replica holds), and an API limited per group has a limiter per group
+    (``per_key``: calls per second, ZIM ``InviteUsersIntoGroup`` 1; a group is held by one
+    replica, so this is not shared out). A call waits on the narrower limiters first, then on
+    the budget, and counts on the narrower ones from the moment it leaves.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        per_api: bool = False,
+        api_shares: Mapping[str, float] | None = None,
+        per_key: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         _check_rate(rate)
         self._rate = rate
         self._per_api = per_api
-        self._shared = RateLimiter(rate)
+        self._clock = clock
+        self._shared = RateLimiter(rate, clock=clock)
         self._by_api: dict[str, RateLimiter] = {}
+        self._shares = {api: min(1.0, max(0.0, share)) for api, share in (api_shares or {}).items()}
+        self._caps = {
+            api: RateLimiter(rate * share, clock=clock) for api, share in self._shares.items()
+        }
+        self._per_key = dict(per_key or {})
+        self._keyed: OrderedDict[tuple[str, str], RateLimiter] = OrderedDict()
+
+    def _narrower(self, api: str, key: str | None) -> list[RateLimiter]:
+        narrower = [self._caps[api]] if api in self._caps else []
+        if key is not None and api in self._per_key:
+            slot = (api, key)
+            limiter = self._keyed.get(slot)
+            if limiter is None:
+                limiter = self._keyed[slot] = RateLimiter(self._per_key[api], clock=self._clock)
+                self._forget_idle()
+            self._keyed.move_to_end(slot)
+            narrower.append(limiter)
+        return narrower
+
+    def _forget_idle(self) -> None:
+        if len(self._keyed) <= MAX_KEYED_LIMITERS:
+            return
+        for slot in [slot for slot, limiter in self._keyed.items() if limiter.idle()]:
+            del self._keyed[slot]
+            if len(self._keyed) <= MAX_KEYED_LIMITERS // 2:
+                return
+
+    def delay(self, api: str, key: str | None = None) -> float:
+        """How long until a call to ``api`` (for ``key``) may leave (0: now)."""
+        return max(limiter.delay() for limiter in (*self._narrower(api, key), self.for_api(api)))
+
+    async def acquire(self, api: str, key: str | None = None) -> float:
+        """Wait until a call to ``api`` (for ``key``, e.g. a group) may leave; seconds waited."""
+        narrower = self._narrower(api, key)
+        waited = 0.0
+        for limiter in narrower:
+            waited += await limiter.acquire()
+        waited += await self.for_api(api).acquire()
+        for limiter in narrower:
+            limiter.restamp()
+        return waited
 
     def for_api(self, api: str) -> RateLimiter:
         """The limiter a call to ``api`` waits on."""
         if not self._per_api:
             return self._shared
         if api not in self._by_api:
-            self._by_api[api] = RateLimiter(self._rate)
+            self._by_api[api] = RateLimiter(self._rate, clock=self._clock)
         return self._by_api[api]
 
     def set_rate(self, rate: float) -> None:
-        """Change every limiter's rate."""
+        """Change every limiter's rate (the per-API caps keep their share of it)."""
         self._rate = rate
         self._shared.set_rate(rate)
         for limiter in self._by_api.values():
             limiter.set_rate(rate)
+        for api, limiter in self._caps.items():
+            limiter.set_rate(rate * self._shares[api])
 
     @property
     def rate(self) -> float:
@@ -166,7 +249,12 @@ class ApiBudgets:
     @property
     def waited_seconds(self) -> float:
         """Total seconds calls spent waiting for a slot."""
-        return self._shared.waited_seconds + sum(x.waited_seconds for x in self._by_api.values())
+        narrower = [*self._caps.values(), *self._keyed.values()]
+        return (
+            self._shared.waited_seconds
+            + sum(x.waited_seconds for x in self._by_api.values())
+            + sum(x.waited_seconds for x in narrower)
+        )
 
 
 def replica_share(held: AbstractSet[int] | int, total_partitions: int, app_rate: float) -> float:

@@ -1,6 +1,13 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Tencent Cloud Chat REST adapter: import_group, import_group_msg, group_msg_get_simple.
+"""Tencent Cloud Chat REST adapter: every API of a migration, and the reads verify needs.
+
+Accounts ``im_open_login_svc/multiaccount_import`` (100 a call; ``FailAccounts`` lists the ones
+refused); groups ``import_group``; members ``import_group_member`` (a setting's maximum a call,
+default 20; per member ``Result`` 0 failed, 1 imported, 2 already a member); messages
+``import_group_msg`` (7 a call, with ``RecentContactFlag`` when asked); unread counts
+``set_unread_msg_num`` (one member a call); history ``group_msg_get_simple``; members read back
+``get_group_member_info``.
 
 Calls are not rate-limited here: the caller waits on the call budget first (the engine does, so
 that it can cut a batch at the moment its call may leave).
@@ -30,7 +37,7 @@ from typing import Any
 import httpx
 
 from service.domain import limits
-from service.domain.events import GroupMessage, GroupProfile
+from service.domain.events import Account, GroupMember, GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import Rules
@@ -42,14 +49,37 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
-from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
+from service.providers.base import (
+    AccountResult,
+    ApiNames,
+    CallLimits,
+    GroupResult,
+    HistoryPage,
+    MemberInfo,
+    MemberResult,
+    MessageResult,
+)
 from service.providers.http_json import post_for_object
 from service.providers.tencent_sig import UserSigCache
 
-API_PREFIX = "/v4/group_open_http_svc/"
+GROUP_SERVICE = "group_open_http_svc"
+LOGIN_SERVICE = "im_open_login_svc"
+API_PREFIX = f"/v4/{GROUP_SERVICE}/"
 IMPORT_GROUP = "import_group"
 IMPORT_GROUP_MSG = "import_group_msg"
 GROUP_MSG_GET_SIMPLE = "group_msg_get_simple"
+MULTIACCOUNT_IMPORT = "multiaccount_import"
+IMPORT_GROUP_MEMBER = "import_group_member"
+SET_UNREAD_MSG_NUM = "set_unread_msg_num"
+GET_GROUP_MEMBER_INFO = "get_group_member_info"
+# multiaccount_import is documented at 100 calls per second, below the app's 200.
+MULTIACCOUNT_IMPORT_CALLS_PER_SECOND = 100.0
+# import_group_member's per-member Result
+MEMBER_FAILED = 0
+MEMBER_IMPORTED = 1
+MEMBER_ALREADY = 2
+# get_group_member_info: members per page (unconfirmed maximum; the pages ask for this many)
+MEMBER_PAGE_SIZE = 100
 
 # group_msg_get_simple's IsFinished: 1 every requested message is in the answer; 0 the answer
 # was cut (messages too long, or more than 20); 2 cut, and the rest has expired.
@@ -74,6 +104,14 @@ ERROR_CLASSES: Mapping[int, ErrorClass] = {
     limits.CONTENT_TOO_LONG: ErrorClass.PERMANENT,
     limits.RESTRICTED_WORDS: ErrorClass.PERMANENT,
     limits.MESSAGE_TOO_LARGE: ErrorClass.PERMANENT,
+    limits.TOO_MANY_MEMBERS: ErrorClass.PERMANENT,
+    limits.GROUP_FULL: ErrorClass.PERMANENT,
+    limits.ACCOUNT_NOT_FOUND: ErrorClass.ACCOUNT_MISSING,
+    # account APIs (700xx codes that are not about the UserSig; unconfirmed readings)
+    limits.ACCOUNT_MISSING: ErrorClass.ACCOUNT_MISSING,
+    limits.ACCOUNT_INVALID_PARAMETER: ErrorClass.PERMANENT,
+    limits.ACCOUNT_LIMIT_REACHED: ErrorClass.PERMANENT,
+    **dict.fromkeys(limits.ACCOUNT_RETRY_CODES, ErrorClass.RETRY),
 }
 
 
@@ -147,6 +185,16 @@ def classify(code: int) -> ErrorClass:
     return ErrorClass.PERMANENT
 
 
+_PERMANENT_CLASSES = frozenset(
+    {
+        ErrorClass.PERMANENT,
+        ErrorClass.GROUP_MISSING,
+        ErrorClass.ALREADY_EXISTS,
+        ErrorClass.ACCOUNT_MISSING,
+    }
+)
+
+
 def _error(api: str, code: int, info: str) -> ProviderError:
     error_class = classify(code)
     if code in PUBLIC_CODES and error_class is ErrorClass.CONFIGURATION:
@@ -155,7 +203,7 @@ def _error(api: str, code: int, info: str) -> ProviderError:
     text = f"{api}: {info}" if info else api
     if error_class is ErrorClass.CONFIGURATION:
         return ConfigurationError(code, text)
-    if error_class in {ErrorClass.PERMANENT, ErrorClass.GROUP_MISSING, ErrorClass.ALREADY_EXISTS}:
+    if error_class in _PERMANENT_CLASSES:
         return PermanentProviderError(code, text, error_class)
     return RetryableProviderError(code, text, error_class)
 
@@ -165,8 +213,18 @@ class TencentProvider:
 
     name = "tencent"
     messages_per_call = limits.MESSAGES_PER_CALL
+    accounts_per_call = limits.ACCOUNTS_PER_CALL
     group_missing_code = limits.GROUP_NOT_FOUND
-    api_names = ApiNames(IMPORT_GROUP, IMPORT_GROUP_MSG, GROUP_MSG_GET_SIMPLE)
+    api_names = ApiNames(
+        IMPORT_GROUP,
+        IMPORT_GROUP_MSG,
+        GROUP_MSG_GET_SIMPLE,
+        import_accounts=MULTIACCOUNT_IMPORT,
+        import_members=IMPORT_GROUP_MEMBER,
+        set_unread=SET_UNREAD_MSG_NUM,
+        members=GET_GROUP_MEMBER_INFO,
+    )
+    call_limits = CallLimits(per_api={MULTIACCOUNT_IMPORT: MULTIACCOUNT_IMPORT_CALLS_PER_SECOND})
 
     def __init__(  # noqa: PLR0913 - the app's coordinates and its documented edition
         self,
@@ -177,8 +235,12 @@ class TencentProvider:
         admin_identifier: str,
         user_sig: UserSigCache,
         message_size_limit: int = limits.MESSAGE_SIZE_LIMIT_2024,
+        members_per_call: int = limits.MEMBERS_PER_CALL,
+        recent_contact_flag: int = 0,
     ) -> None:
         self.rules = Rules(message_size_limit=message_size_limit)
+        self.members_per_call = members_per_call
+        self._recent_contact_default = recent_contact_flag
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._sdk_app_id = sdk_app_id
@@ -193,7 +255,9 @@ class TencentProvider:
     def _count(self, api: str, result: str) -> None:
         self.calls[(api, result)] = self.calls.get((api, result), 0) + 1
 
-    async def _call(self, api: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _call(
+        self, api: str, body: dict[str, Any], service: str = GROUP_SERVICE
+    ) -> dict[str, Any]:
         params = {
             "sdkappid": str(self._sdk_app_id),
             "identifier": self._admin,
@@ -203,7 +267,7 @@ class TencentProvider:
         }
         data = await post_for_object(
             self._client,
-            f"{self._base_url}{API_PREFIX}{api}",
+            f"{self._base_url}/v4/{service}/{api}",
             api=api,
             params=params,
             body=body,
@@ -236,13 +300,23 @@ class TencentProvider:
         return GroupResult(group_id=str(data.get("GroupId") or group.GroupId))
 
     async def import_messages(
-        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+        self,
+        group_id: str,
+        topic_id: str | None,
+        messages: Sequence[GroupMessage],
+        *,
+        recent_contact: int | None = None,
     ) -> list[MessageResult]:
-        """``import_group_msg`` with up to 7 messages; one result per message, in order."""
-        body: dict[str, Any] = {
-            "GroupId": group_id,
-            "MsgList": [m.model_dump(mode="json", exclude_none=True) for m in messages],
-        }
+        """``import_group_msg`` with up to 7 messages; one result per message, in order.
+
+        ``RecentContactFlag`` 1 is sent when ``recent_contact`` (or, when it is None, the
+        default setting) says so; 0 is the provider's default and is not sent.
+        """
+        body: dict[str, Any] = {"GroupId": group_id}
+        flag = self._recent_contact_default if recent_contact is None else recent_contact
+        if flag:
+            body["RecentContactFlag"] = 1
+        body["MsgList"] = [m.model_dump(mode="json", exclude_none=True) for m in messages]
         if topic_id is not None:
             body["TopicId"] = topic_id
         try:
@@ -293,6 +367,65 @@ class TencentProvider:
             raise
         return _history_page(data, requested=body["ReqMsgNumber"])
 
+    async def import_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        """``multiaccount_import`` with up to 100 accounts; those in ``FailAccounts`` failed.
+
+        An account that exists already is updated, not duplicated: importing again is safe.
+        """
+        body = {"AccountList": [a.model_dump(mode="json", exclude_none=True) for a in accounts]}
+        data = await self._call(MULTIACCOUNT_IMPORT, body, LOGIN_SERVICE)
+        failed = data.get("FailAccounts") or []
+        if not isinstance(failed, list) or not all(isinstance(x, str) for x in failed):
+            raise _unreadable(MULTIACCOUNT_IMPORT, "FailAccounts is not a list of UserIDs")
+        refused = set(failed)
+        return [
+            AccountResult(limits.ACCOUNT_INVALID_PARAMETER, _FAIL_ACCOUNTS_INFO)
+            if account.UserID in refused
+            else AccountResult(0)
+            for account in accounts
+        ]
+
+    async def import_members(
+        self, group_id: str, members: Sequence[GroupMember], *, inviter: str | None = None
+    ) -> list[MemberResult]:
+        """``import_group_member``: one result per member (``Result`` 0, 1 or 2), in order.
+
+        A member already in the group (``Result`` 2) counts as imported: importing again is
+        safe. The answer is matched by ``Member_Account``; one that lists a member twice or not
+        at all cannot be read.
+        """
+        del inviter  # the app admin imports: no member invites
+        body = {
+            "GroupId": group_id,
+            "MemberList": [m.model_dump(mode="json", exclude_none=True) for m in members],
+        }
+        data = await self._call(IMPORT_GROUP_MEMBER, body)
+        return _member_results(data, members)
+
+    async def set_unread(self, group_id: str, member_account: str, count: int) -> None:
+        """``set_unread_msg_num`` for one member (clamped by the provider to the message count)."""
+        body = {"GroupId": group_id, "Member_Account": member_account, "UnreadMsgNum": count}
+        await self._call(SET_UNREAD_MSG_NUM, body)
+
+    async def group_members(self, group_id: str) -> list[MemberInfo] | None:
+        """``get_group_member_info``, page by page (``Limit``/``Offset``): role, join, read seq."""
+        members: list[MemberInfo] = []
+        while True:
+            body = {
+                "GroupId": group_id,
+                "Limit": MEMBER_PAGE_SIZE,
+                "Offset": len(members),
+                "MemberInfoFilter": ["Role", "JoinTime", "MsgSeq"],
+            }
+            data = await self._call(GET_GROUP_MEMBER_INFO, body)
+            page = data.get("MemberList") or []
+            total = number(data.get("MemberNum"))
+            if not isinstance(page, list) or total is None:
+                raise _unreadable(GET_GROUP_MEMBER_INFO, "no MemberNum or MemberList")
+            members.extend(_member_info(index, item) for index, item in enumerate(page))
+            if not page or len(members) >= total:
+                return members
+
     def check_element_support(self, message: GroupMessage) -> tuple[int, str] | None:
         """Every element type the event contract allows is native to Tencent."""
         del message
@@ -301,6 +434,53 @@ class TencentProvider:
     def recovery_key(self, message: GroupMessage, random: int) -> Candidate:
         """Tencent's history keeps sender, send time and Random."""
         return Candidate(message.From_Account, message.SendTime, random)
+
+
+_FAIL_ACCOUNTS_INFO = (
+    "multiaccount_import listed this account in FailAccounts (the answer gives no reason)"
+)
+_MEMBER_FAILED_INFO = (
+    "import_group_member: the provider refused this member (Result 0); its JoinTime must be "
+    "after the group's creation and before now"
+)
+
+
+def _member_results(data: Mapping[str, Any], members: Sequence[GroupMember]) -> list[MemberResult]:
+    listing = data.get("MemberList")
+    if not isinstance(listing, list):
+        raise _unreadable(IMPORT_GROUP_MEMBER, "MemberList is not a list")
+    by_account: dict[str, int] = {}
+    for index, item in enumerate(listing):
+        account = item.get("Member_Account") if isinstance(item, dict) else None
+        result = number(item.get("Result")) if isinstance(item, dict) else None
+        if not isinstance(account, str) or result is None or account in by_account:
+            raise _unreadable(IMPORT_GROUP_MEMBER, f"MemberList[{index}] cannot be read")
+        by_account[account] = result
+    results: list[MemberResult] = []
+    for member in members:
+        result = by_account.get(member.Member_Account)
+        if result is None:
+            raise _unreadable(IMPORT_GROUP_MEMBER, f"no Result for {member.Member_Account!r}")
+        if result == MEMBER_FAILED:
+            results.append(MemberResult(limits.INVALID_PARAMETER, info=_MEMBER_FAILED_INFO))
+        elif result in {MEMBER_IMPORTED, MEMBER_ALREADY}:
+            results.append(MemberResult(0, already_member=result == MEMBER_ALREADY))
+        else:
+            raise _unreadable(IMPORT_GROUP_MEMBER, f"Result {result} is not 0, 1 or 2")
+    return results
+
+
+def _member_info(index: int, item: object) -> MemberInfo:
+    where = f"MemberList[{index}]"
+    if not isinstance(item, dict) or not isinstance(item.get("Member_Account"), str):
+        raise _unreadable(GET_GROUP_MEMBER_INFO, f"{where} has no Member_Account")
+    role = item.get("Role")
+    return MemberInfo(
+        user_id=str(item["Member_Account"]),
+        role=role if isinstance(role, str) else None,
+        join_time=number(item.get("JoinTime")),
+        read_seq=number(item.get("MsgSeq")),
+    )
 
 
 _RESULT_INFO = {

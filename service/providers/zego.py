@@ -1,6 +1,15 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""ZEGOCLOUD ZIM server API adapter: ``CreateGroup``, ``ImportGroupMsg``, ``QueryGroupMsg``.
+"""ZEGOCLOUD ZIM server API adapter: every API of a migration, and the reads verify needs.
+
+``UserRegister``, ``CreateGroup``, ``InviteUsersIntoGroup``, ``ImportGroupMsg``,
+``QueryGroupMsg`` and ``QueryGroupMemberList``. Accounts go to ``UserRegister`` (100 a call,
+20 calls/s; ``ErrorList`` names each refused user with its ``SubCode``); members to
+``InviteUsersIntoGroup`` (100 a call, ``GroupMemberInfos`` with ``EnterGroupTime`` =
+``JoinTime`` * 1000; 1 call/s per group), invited in the name of the group's owner when this
+process saw its ``group.import`` (otherwise the first member invited: the notes require a
+registered ``FromUserId``, nothing more; unconfirmed). ZIM takes no member role and has no
+unread count to set (``set_unread`` refuses; the rules refuse such events before any call).
 
 Every call is ``POST {base_url}/?Action=<API>&<common parameters>`` with a JSON body, signed
 afresh (``zego_sign``). Calls are not rate-limited here: the engine waits on the call budget
@@ -87,7 +96,7 @@ from typing import Any, Final
 
 import httpx
 
-from service.domain.events import GroupMessage, GroupProfile
+from service.domain.events import Account, GroupMember, GroupMessage, GroupProfile
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import Codes, Rules
@@ -98,13 +107,30 @@ from service.errors import (
     ProviderError,
     RetryableProviderError,
 )
-from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
+from service.providers.base import (
+    AccountResult,
+    ApiNames,
+    CallLimits,
+    GroupResult,
+    HistoryPage,
+    MemberInfo,
+    MemberResult,
+    MessageResult,
+)
 from service.providers.http_json import post_for_object
 from service.providers.zego_sign import signed_params
 
 CREATE_GROUP: Final = "CreateGroup"
 IMPORT_GROUP_MSG: Final = "ImportGroupMsg"
 QUERY_GROUP_MSG: Final = "QueryGroupMsg"
+USER_REGISTER: Final = "UserRegister"
+INVITE_USERS: Final = "InviteUsersIntoGroup"
+QUERY_GROUP_MEMBERS: Final = "QueryGroupMemberList"  # unconfirmed name and shape (verify only)
+SET_UNREAD: Final = "-"  # ZIM has no such API
+USERS_PER_CALL: Final = 100
+MEMBERS_PER_CALL: Final = 100
+USER_REGISTER_CALLS_PER_SECOND: Final = 20.0
+INVITE_CALLS_PER_SECOND_PER_GROUP: Final = 1.0
 
 # --- Codes (``Code`` in every answer) -----------------------------------------------------------
 OK: Final = 0
@@ -130,7 +156,7 @@ ERROR_CLASSES: Mapping[int, ErrorClass] = {
     CALLS_PER_SECOND_LIMIT: ErrorClass.THROTTLED,
     APP_FREQUENCY_LIMIT: ErrorClass.THROTTLED,
     MESSAGE_TOO_LARGE: ErrorClass.PERMANENT,
-    SENDER_NOT_REGISTERED: ErrorClass.PERMANENT,
+    SENDER_NOT_REGISTERED: ErrorClass.ACCOUNT_MISSING,
     GROUP_NOT_FOUND: ErrorClass.GROUP_MISSING,
     GROUP_EXISTS: ErrorClass.ALREADY_EXISTS,
     SIGNATURE_EXPIRED: ErrorClass.RESIGN,
@@ -168,6 +194,11 @@ ATTRIBUTES_MAX: Final = 10
 ATTRIBUTE_KEY_MAX_BYTES: Final = 16
 ATTRIBUTE_VALUE_MAX_BYTES: Final = 1_024
 HISTORY_LIMIT_MAX: Final = 100
+USER_ID_MAX_BYTES: Final = 32  # UserRegister UserId
+USER_AVATAR_MAX_BYTES: Final = 500  # UserRegister UserAvatar
+UNREAD_REFUSAL: Final = (
+    "ZIM has no API to set a member's unread count (nothing like Tencent's set_unread_msg_num)"
+)
 # Characters a ZIM user or group ID may hold (ImportGroupMsg page, "Note").
 ID_CHARACTERS: Final = frozenset(
     string.ascii_letters + string.digits + "!#$%&()+-:;<=.>?@[]^_ {}|~"
@@ -202,6 +233,7 @@ def zim_rules(*, retention_days: int) -> Rules:
             invalid_group_id=PARAMETER_ERROR,
             no_permission=PARAMETER_ERROR,
             message_too_large=MESSAGE_TOO_LARGE,
+            account_invalid_parameter=PARAMETER_ERROR,
         ),
         message_size_limit=None,
         send_time_before_now=False,
@@ -227,6 +259,12 @@ def zim_rules(*, retention_days: int) -> Rules:
         attribute_key_max_bytes=ATTRIBUTE_KEY_MAX_BYTES,
         attribute_value_max_bytes=ATTRIBUTE_VALUE_MAX_BYTES,
         isolatable_codes=frozenset(),
+        recent_contact_flag=False,
+        user_id_max_bytes=USER_ID_MAX_BYTES,
+        avatar_max_bytes=USER_AVATAR_MAX_BYTES,
+        member_roles=None,
+        member_unread=False,
+        unread_refusal=UNREAD_REFUSAL,
     )
 
 
@@ -244,7 +282,12 @@ def _error(code: int, info: str, request_id: str = "") -> ProviderError:
     text = _with_request_id(info, request_id)
     if error_class is ErrorClass.CONFIGURATION:
         return ConfigurationError(code, text, request_id=request_id)
-    if error_class in {ErrorClass.PERMANENT, ErrorClass.GROUP_MISSING, ErrorClass.ALREADY_EXISTS}:
+    if error_class in {
+        ErrorClass.PERMANENT,
+        ErrorClass.GROUP_MISSING,
+        ErrorClass.ALREADY_EXISTS,
+        ErrorClass.ACCOUNT_MISSING,
+    }:
         return PermanentProviderError(code, text, error_class, request_id=request_id)
     return RetryableProviderError(code, text, error_class, request_id=request_id)
 
@@ -271,8 +314,8 @@ def describe(api: str, code: int, said: str = "", *, sender: str = "", group_id:
     """The ``error_info`` of a refused call: the API, what the code means, the provider's words."""
     if code == SENDER_NOT_REGISTERED and sender:
         described = (
-            f"the sender {sender!r} is not registered with ZIM (the user must log in to ZIM "
-            "once before messages can be imported in its name)"
+            f"the user {sender!r} is not registered with ZIM (import it first with an "
+            "account.import event, UserRegister)"
         )
     elif code == GROUP_NOT_FOUND and group_id:
         described = f"group {group_id!r} does not exist"
@@ -464,6 +507,32 @@ def create_group_body(group: GroupProfile) -> dict[str, Any]:
     return body
 
 
+def _user_info(account: Account) -> dict[str, str]:
+    info = {"UserId": account.UserID}
+    if account.Nick is not None:
+        info["UserName"] = account.Nick
+    if account.FaceUrl is not None:
+        info["UserAvatar"] = account.FaceUrl
+    return info
+
+
+def _error_list(api: str, data: Mapping[str, Any]) -> dict[str, int]:
+    """``ErrorList`` as UserId -> SubCode (empty when every user went through)."""
+    listing = data.get("ErrorList") or []
+    if not isinstance(listing, list):
+        raise _unreadable(api, "ErrorList is not a list", request_id_of(data))
+    refused: dict[str, int] = {}
+    for item in listing:
+        user = item.get("UserId") if isinstance(item, dict) else None
+        code = _integer(item.get("SubCode")) if isinstance(item, dict) else None
+        if not isinstance(user, str) or code is None:
+            raise _unreadable(
+                api, "an ErrorList entry lacks UserId or SubCode", request_id_of(data)
+            )
+        refused[user] = code or PARAMETER_ERROR
+    return refused
+
+
 def _history_content(body: object) -> str:
     """``MsgBody`` of a ``QueryGroupMsg`` entry as the text the fingerprint covers.
 
@@ -513,8 +582,22 @@ class ZegoProvider:
 
     name = "zego"
     messages_per_call = 1
+    accounts_per_call = USERS_PER_CALL
+    members_per_call = MEMBERS_PER_CALL
     group_missing_code = GROUP_NOT_FOUND
-    api_names = ApiNames(CREATE_GROUP, IMPORT_GROUP_MSG, QUERY_GROUP_MSG)
+    api_names = ApiNames(
+        CREATE_GROUP,
+        IMPORT_GROUP_MSG,
+        QUERY_GROUP_MSG,
+        import_accounts=USER_REGISTER,
+        import_members=INVITE_USERS,
+        set_unread=SET_UNREAD,
+        members=QUERY_GROUP_MEMBERS,
+    )
+    call_limits = CallLimits(
+        per_api={USER_REGISTER: USER_REGISTER_CALLS_PER_SECOND},
+        per_group={INVITE_USERS: INVITE_CALLS_PER_SECOND_PER_GROUP},
+    )
 
     def __init__(
         self,
@@ -575,10 +658,89 @@ class ZegoProvider:
             raise
         return GroupResult(group_id=group.GroupId)
 
+    async def import_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        """``UserRegister`` with up to 100 users; ``ErrorList`` names the refused ones.
+
+        ``UserID`` -> ``UserId``, ``Nick`` -> ``UserName``, ``FaceUrl`` -> ``UserAvatar``. A
+        user registered before is registered again (its name and avatar updated; unconfirmed).
+        """
+        body = {"UserInfo": [_user_info(account) for account in accounts]}
+        data = await self._call(USER_REGISTER, body)
+        refused = _error_list(USER_REGISTER, data)
+        return [
+            AccountResult(code, describe(USER_REGISTER, code, sender=account.UserID))
+            if (code := refused.get(account.UserID))
+            else AccountResult(OK)
+            for account in accounts
+        ]
+
+    async def import_members(
+        self, group_id: str, members: Sequence[GroupMember], *, inviter: str | None = None
+    ) -> list[MemberResult]:
+        """``InviteUsersIntoGroup`` with up to 100 members; ``ErrorList`` names refused ones.
+
+        ``JoinTime`` (s) -> ``EnterGroupTime`` (ms); ``Role`` and ``UnreadMsgNum`` are not sent
+        (ZIM takes neither; the outcome says so). Invited in ``inviter``'s name (the group's
+        owner), else the first member's.
+        """
+        infos: list[dict[str, Any]] = []
+        for member in members:
+            info: dict[str, Any] = {"UserId": member.Member_Account}
+            if member.JoinTime is not None:
+                info["EnterGroupTime"] = member.JoinTime * 1000
+            infos.append(info)
+        body = {
+            "FromUserId": inviter or members[0].Member_Account,
+            "GroupId": group_id,
+            "GroupMemberInfos": infos,
+        }
+        data = await self._call(INVITE_USERS, body, group_id=group_id)
+        refused = _error_list(INVITE_USERS, data)
+        return [
+            MemberResult(code, info=describe(INVITE_USERS, code, sender=member.Member_Account))
+            if (code := refused.get(member.Member_Account))
+            else MemberResult(OK)
+            for member in members
+        ]
+
+    async def set_unread(self, group_id: str, member_account: str, count: int) -> None:
+        """ZIM has no unread count to set: always refused (the rules refuse before calling)."""
+        del group_id, member_account, count
+        raise PermanentProviderError(UNSUPPORTED, UNREAD_REFUSAL)
+
+    async def group_members(self, group_id: str) -> list[MemberInfo] | None:
+        """``QueryGroupMemberList``, paged by ``Next`` (unconfirmed shape): the members' IDs."""
+        members: list[MemberInfo] = []
+        cursor = 0
+        while True:
+            body = {"GroupId": group_id, "Limit": MEMBERS_PER_CALL, "Next": cursor}
+            data = await self._call(QUERY_GROUP_MEMBERS, body, group_id=group_id)
+            listing = data.get("MemberList") or []
+            if not isinstance(listing, list):
+                raise _unreadable(QUERY_GROUP_MEMBERS, "MemberList is not a list")
+            for item in listing:
+                user = item.get("UserId") if isinstance(item, dict) else None
+                if not isinstance(user, str):
+                    raise _unreadable(QUERY_GROUP_MEMBERS, "a member has no UserId")
+                entered = _integer(item.get("EnterGroupTime"))
+                members.append(
+                    MemberInfo(user, join_time=None if entered is None else entered // 1000)
+                )
+            following = _integer(data.get("Next")) or 0
+            if following <= 0 or not listing:
+                return members
+            cursor = following
+
     async def import_messages(
-        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+        self,
+        group_id: str,
+        topic_id: str | None,
+        messages: Sequence[GroupMessage],
+        *,
+        recent_contact: int | None = None,
     ) -> list[MessageResult]:
-        """``ImportGroupMsg`` for exactly one message; its result."""
+        """``ImportGroupMsg`` for exactly one message; its result (no RecentContactFlag)."""
+        del recent_contact
         if len(messages) != 1:
             msg = f"{IMPORT_GROUP_MSG} takes one message per call, not {len(messages)}"
             raise ValueError(msg)

@@ -25,10 +25,17 @@ import structlog
 
 from service.domain import limits
 from service.domain.events import DetectedBy
-from service.domain.retry_policy import Action, ErrorClass, RetryPolicy, decide
+from service.domain.retry_policy import (
+    Action,
+    ErrorClass,
+    RetryPolicy,
+    decide,
+    decide_account_wait,
+)
 from service.errors import BatchRefusedError, ProviderError
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
+from service.runtime.accounts import AccountRegistry
 from service.runtime.lanes import Lane
 from service.runtime.work import WorkItem
 
@@ -92,6 +99,7 @@ class ProviderCaller:
     """Calls the provider within the budget and the retry policy."""
 
     __slots__ = (
+        "_accounts",
         "_budgets",
         "_halted_reason",
         "_metrics",
@@ -110,7 +118,9 @@ class ProviderCaller:
         metrics: Metrics,
         max_in_flight_calls: int,
         on_send: Callable[[Sequence[WorkItem]], None] | None = None,
+        accounts: AccountRegistry | None = None,
     ) -> None:
+        self._accounts = accounts if accounts is not None else AccountRegistry()
         self._budgets = budgets
         # told before a call carrying work items leaves: from then on they may be at the provider
         self._on_send = on_send
@@ -136,9 +146,12 @@ class ProviderCaller:
         """True after several calls in a row got no answer from the provider."""
         return self._unanswered >= UNREACHABLE_AFTER
 
-    async def slot(self, api: str, lane: Lane[Any, Any]) -> None:
-        """Wait for a slot in ``api``'s budget (abandoning the lane wakes the wait)."""
-        await lane.interruptible(self._budgets.for_api(api).acquire())
+    async def slot(self, api: str, lane: Lane[Any, Any], key: str | None = None) -> None:
+        """Wait for a slot in ``api``'s budget (abandoning the lane wakes the wait).
+
+        ``key``: the group the call is for, where the API is limited per group.
+        """
+        await lane.interruptible(self._budgets.acquire(api, key))
 
     async def call(  # noqa: PLR0913 - the call and how its failures are handled
         self,
@@ -149,15 +162,19 @@ class ProviderCaller:
         *,
         unsure_on_ambiguous: bool = False,
         prepaid: bool = False,
+        budget_key: str | None = None,
     ) -> CallResult[T]:
         """Call until answered or the policy says otherwise; waits between tries.
 
         Every try counts on each of ``items``; the attempt number is the largest count among
         them, so tries before a history check count towards the cap too. ``prepaid``: the first
         try already has its budget slot. With ``unsure_on_ambiguous`` a call that may have been
-        applied returns ``Unsure`` instead of being sent again.
+        applied returns ``Unsure`` instead of being sent again. ``budget_key``: the group, for
+        APIs limited per group. A call refused for an account that does not exist (yet) is
+        tried again while accounts are still being imported (bounded), then given up.
         """
         own_attempts = 0
+        account_wait_started: float | None = None
         while True:
             lane.check_abandoned()
             own_attempts += 1
@@ -165,7 +182,7 @@ class ProviderCaller:
                 item.attempts += 1
             attempt = max((item.attempts for item in items), default=own_attempts)
             if not prepaid:
-                await self.slot(api, lane)
+                await self.slot(api, lane, budget_key)
             prepaid = False
             lane.check_abandoned()
             if items and self._on_send is not None:
@@ -173,6 +190,16 @@ class ProviderCaller:
             outcome = await self._send_once(api, send)
             if not isinstance(outcome, ProviderError):
                 return Answered(outcome)
+            if outcome.error_class is ErrorClass.ACCOUNT_MISSING:
+                now = time.monotonic()
+                if account_wait_started is None:
+                    account_wait_started = now
+                gave_up = await self._wait_for_accounts(
+                    api, outcome, own_attempts, now - account_wait_started, lane, items
+                )
+                if gave_up is not None:
+                    return gave_up
+                continue
             result = await self._after_failure(
                 api, outcome, attempt, lane, items, unsure_on_ambiguous=unsure_on_ambiguous
             )
@@ -240,6 +267,30 @@ class ProviderCaller:
         await lane.pause(decision.delay)
         if decision.action is Action.VERIFY_THEN_RETRY and unsure_on_ambiguous:
             return Unsure(error.code, error.info)
+        return None
+
+    async def _wait_for_accounts(  # noqa: PLR0913, PLR0917 - the refusal and where it happened
+        self,
+        api: str,
+        error: ProviderError,
+        attempt: int,
+        waited: float,
+        lane: Lane[Any, Any],
+        items: Sequence[WorkItem],
+    ) -> GaveUp | None:
+        """Wait for the missing account's import while accounts are imported; None: try again."""
+        decision = decide_account_wait(
+            waited=waited,
+            importing=self._accounts.importing,
+            attempt=attempt,
+            policy=self._policy,
+            jitter=self._rng.random(),
+        )
+        if decision.action is Action.FAIL:
+            return GaveUp(error.code, error.info, ErrorClass.ACCOUNT_MISSING)
+        self._metrics.retries.labels(error.error_class.value).inc()
+        _log_retry(api, error, decision.delay, items)
+        await self._accounts.wait(lane, decision.delay)
         return None
 
     def _halt(self, error: ProviderError, pause: float) -> None:

@@ -7,12 +7,20 @@ Each piece of state has one owner, and the engine is mostly routing between them
 - ``PartitionLedger`` (domain): partitions held, their generations, offsets read and finished;
 - ``LaneSupervisor``: one FIFO and at most one worker per (event kind, partition, GroupId);
 - ``GroupRegistry``: what is known about each group's existence at the provider;
+- ``AccountRegistry``: whether accounts are still being imported here;
+- ``AccountBatcher``: accounts of every lane in calls of up to the per-call maximum;
 - ``ProviderCaller``: the call budget, retries and attempt counts, the halt;
 - ``HistoryReconciler``: which pending messages are already at the provider;
 - ``OutcomeWriter``: publishing outcomes and dead letters, then finishing offsets.
 
 A record's offset is finished only once its outcome is published, so the committable offset of a
 partition (the lowest unfinished one) never passes a record without one.
+
+Routing by event kind: a group's import has its own lane (key: group); accounts have one lane
+per partition, which hands them to the batcher; a group's members, messages and unread counts
+share one lane (key: group), so each runs in partition order after the group's import, and an
+unread count never before the messages ahead of it. That lane runs messages itself and hands a
+member or an unread count at its head to their runners.
 """
 
 from __future__ import annotations
@@ -27,22 +35,35 @@ import structlog
 
 from service.domain import limits
 from service.domain.events import DetectedBy, EventType, InputRecord
-from service.domain.ledger import PartitionLedger, Skipped, TopicPartition
+from service.domain.ledger import PartitionLedger, Skipped, Ticket, TopicPartition
 from service.domain.offset_map import OffsetMap
 from service.domain.retry_policy import RetryPolicy
-from service.domain.validation import Rejection, Rules, ValidGroupImport
+from service.domain.validation import (
+    Rejection,
+    Rules,
+    ValidAccountImport,
+    ValidEvent,
+    ValidGroupImport,
+    ValidMemberImport,
+)
 from service.metrics import Metrics
 from service.providers.base import ChatProvider
 from service.providers.ratelimit import ApiBudgets
+from service.runtime.account_batcher import AccountBatcher
+from service.runtime.account_lanes import AccountImports
+from service.runtime.accounts import AccountRegistry
 from service.runtime.caller import ProviderCaller
 from service.runtime.group_lanes import GroupImports
-from service.runtime.groups import DEFAULT_MAX_REMEMBERED, GroupRegistry
+from service.runtime.group_waits import GroupWaits
+from service.runtime.groups import DEFAULT_MAX_REMEMBERED, GroupFacts, GroupRegistry
 from service.runtime.intake import DeadLetter, classify
 from service.runtime.lanes import Lane, LaneSupervisor
+from service.runtime.member_lanes import MemberImports
 from service.runtime.message_lanes import MessageImports, MessageLaneState
 from service.runtime.outcome_writer import OutcomeWriter
 from service.runtime.reconciler import HistoryReconciler
 from service.runtime.sinks import OutcomeSink
+from service.runtime.unread_lanes import UnreadCounts
 from service.runtime.work import WorkItem
 
 log = structlog.get_logger("service.engine")
@@ -51,12 +72,27 @@ LaneKey = tuple[EventType, int, str]  # event kind, partition, GroupId
 MAX_CRASHES = 3
 
 
+def _lane_key(event: ValidEvent, partition: int) -> LaneKey:
+    """The lane of a valid event: its kind's, in its partition, for its group."""
+    if isinstance(event, ValidAccountImport):
+        return (EventType.ACCOUNT_IMPORT, partition, "")  # one lane per partition
+    if isinstance(event, ValidGroupImport):
+        return (EventType.GROUP_IMPORT, partition, event.group_id)
+    # members, messages and unread counts of a group: one lane, in partition order
+    return (EventType.MESSAGE_IMPORT, partition, event.group_id)
+
+
 @dataclass(slots=True)
 class GroupLaneState:
     """A group lane needs no state of its own; its life is what the group registry counts."""
 
 
-LaneState = MessageLaneState | GroupLaneState
+@dataclass(slots=True)
+class AccountLaneState:
+    """An account lane needs no state of its own: the batcher holds its items."""
+
+
+LaneState = MessageLaneState | GroupLaneState | AccountLaneState
 EngineLane = Lane[LaneKey, LaneState]
 
 
@@ -76,6 +112,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
         messages_per_call: int | None = None,
         max_groups_remembered: int = DEFAULT_MAX_REMEMBERED,
+        members_per_call: int | None = None,
     ) -> None:
         self._provider = provider
         # the provider's own limits and codes unless a test gives others
@@ -84,18 +121,42 @@ class Engine:
         self._clock = clock
         self._ledger = PartitionLedger()
         self._progress = asyncio.Event()
+        self._accounts = AccountRegistry()
         self._caller = ProviderCaller(
             budgets=budgets,
             policy=policy,
             metrics=metrics,
             max_in_flight_calls=max_in_flight_calls,
             on_send=lambda items: self._ledger.handed(item.ticket for item in items),
+            accounts=self._accounts,
         )
         self._writer = OutcomeWriter(
             sink, self._ledger, metrics, provider=provider.name, on_progress=self._progress.set
         )
         self._groups = GroupRegistry(max_groups_remembered)
         self._group_imports = GroupImports(provider, self._caller, self._writer, self._groups)
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._account_batcher = AccountBatcher(
+            provider,
+            self._caller,
+            self._writer,
+            self._accounts,
+            is_readable=self._readable,
+            is_current=self._ledger.is_current,
+            spawn=self._spawn,
+            per_call=provider.accounts_per_call,
+        )
+        self._account_imports = AccountImports(self._account_batcher)
+        waits = GroupWaits(self._groups, self._caller, self._writer, clock)
+        self._member_imports = MemberImports(
+            provider,
+            self._caller,
+            self._writer,
+            waits,
+            rules=self._rules,
+            per_call=min(members_per_call or provider.members_per_call, provider.members_per_call),
+        )
+        self._unread_counts = UnreadCounts(provider, self._caller, self._writer, waits)
         self._message_imports = MessageImports(
             provider,
             self._caller,
@@ -107,6 +168,7 @@ class Engine:
                 messages_per_call or provider.messages_per_call, provider.messages_per_call
             ),
             clock=clock,
+            beside=self._beside_messages,
         )
         self._lanes: LaneSupervisor[LaneKey, LaneState] = LaneSupervisor(
             self._run_lane,
@@ -114,7 +176,6 @@ class Engine:
             on_crash=self._lane_crashed,
             on_end=self._lane_ended,
         )
-        self._side_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ ownership
 
@@ -148,6 +209,7 @@ class Engine:
         deadline = time.monotonic() + timeout
         self._ledger.release(revoked)
         self._clear_settled_doubt(revoked)
+        self._account_batcher.release()
         await self._lanes.abandon(revoked, timeout)
         side = [task for task in self._side_tasks if not task.done()]
         if side:
@@ -199,13 +261,9 @@ class Engine:
                 self._group_imports.refused(checked.group_id, checked.code, checked.info)
             self._spawn(self._writer.publish([self._writer.rejected(ticket, record, checked)]))
         else:
-            kind = (
-                EventType.GROUP_IMPORT
-                if isinstance(checked, ValidGroupImport)
-                else EventType.MESSAGE_IMPORT
+            self._lanes.push(
+                _lane_key(checked, record.partition), ticket.tp, WorkItem(record, checked, ticket)
             )
-            key: LaneKey = (kind, record.partition, checked.group_id)
-            self._lanes.push(key, ticket.tp, WorkItem(record, checked, ticket))
 
     def groups_topic_read(self, *, caught_up: bool) -> None:
         """Whether the consumer has read the groups topic to its end on the partitions held.
@@ -215,6 +273,11 @@ class Engine:
         exist yet costs a history pull and a refused call from the shared budget.
         """
         self._message_imports.groups_topic_read(caught_up=caught_up)
+        self._accounts.groups_topic_read(caught_up=caught_up)
+
+    def _readable(self, ticket: Ticket) -> bool:
+        """True while the ticket's partition is held in its generation and not being released."""
+        return self._ledger.generations().get(ticket.tp) == ticket.generation
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -227,6 +290,8 @@ class Engine:
         if key[0] is EventType.GROUP_IMPORT:
             self._group_imports.started(key[2])
             return GroupLaneState()
+        if key[0] is EventType.ACCOUNT_IMPORT:
+            return AccountLaneState()
         return MessageLaneState()
 
     def _lane_ended(self, lane: EngineLane) -> None:
@@ -236,8 +301,17 @@ class Engine:
     async def _run_lane(self, lane: EngineLane) -> None:
         if isinstance(lane.state, GroupLaneState):
             await self._group_imports.run(lane)
+        elif isinstance(lane.state, AccountLaneState):
+            await self._account_imports.run(lane)
         else:
             await self._message_imports.run(lane)  # type: ignore[arg-type]
+
+    async def _beside_messages(self, lane: Lane[Any, MessageLaneState], facts: GroupFacts) -> None:
+        """The head of a group's lane is a member or an unread count: its runner takes it."""
+        if isinstance(lane.queue[0].event, ValidMemberImport):
+            await self._member_imports.run_head(lane, facts)
+        else:
+            await self._unread_counts.run_head(lane, facts)
 
     async def _lane_crashed(
         self, lane: EngineLane, items: list[WorkItem], error: Exception
@@ -278,8 +352,8 @@ class Engine:
 
     @property
     def queued(self) -> int:
-        """Valid events waiting in lanes (not yet in a call)."""
-        return self._lanes.queued
+        """Valid events waiting in lanes or for the account batcher (not yet in a call)."""
+        return self._lanes.queued + self._account_batcher.queued
 
     @property
     def lanes(self) -> int:

@@ -16,7 +16,7 @@ from service.domain.events import DetectedBy
 from service.domain.validation import ValidGroupImport
 from service.providers.base import ChatProvider
 from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Refused, Unsure
-from service.runtime.groups import GroupRegistry
+from service.runtime.groups import GroupProfileFacts, GroupRegistry
 from service.runtime.lanes import Lane
 from service.runtime.outcome_writer import OutcomeWriter
 from service.runtime.work import WorkItem
@@ -74,7 +74,14 @@ class GroupImports:
         )
         if isinstance(result, Answered):
             answer = result.value
-            self._groups.imported(answer.group_id, created_here=not answer.already_existed)
+            profile = GroupProfileFacts(
+                group_type=event.group.Type,
+                create_time=event.group.CreateTime,
+                owner=event.group.Owner_Account,
+            )
+            self._groups.imported(
+                answer.group_id, created_here=not answer.already_existed, profile=profile
+            )
             finished = self._writer.imported(
                 item,
                 group_id=answer.group_id,

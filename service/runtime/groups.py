@@ -36,6 +36,18 @@ class GroupStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class GroupProfileFacts:
+    """What a group's ``group.import`` said, when this process read it."""
+
+    group_type: str | None = None
+    create_time: int | None = None
+    owner: str | None = None
+
+
+_NO_PROFILE = GroupProfileFacts()
+
+
+@dataclass(frozen=True, slots=True)
 class GroupFacts:
     """What is known about one group."""
 
@@ -43,6 +55,7 @@ class GroupFacts:
     created_here: bool = False
     code: int = 0
     info: str = ""
+    profile: GroupProfileFacts = _NO_PROFILE
 
 
 _UNKNOWN = GroupFacts()
@@ -55,6 +68,7 @@ class _Settled:
     created_in: int  # the ownership era it was created in (0: not by this process)
     code: int = 0
     info: str = ""
+    profile: GroupProfileFacts = _NO_PROFILE
 
 
 class _Signal:
@@ -85,7 +99,11 @@ class GroupRegistry:
         """The known facts (UNKNOWN when nothing is known)."""
         settled = self._settled.get(group_id)
         if settled is not None and settled.status is GroupStatus.EXISTS:
-            return GroupFacts(GroupStatus.EXISTS, created_here=settled.created_in == self._era)
+            return GroupFacts(
+                GroupStatus.EXISTS,
+                created_here=settled.created_in == self._era,
+                profile=settled.profile,
+            )
         if self._importing.get(group_id):
             return _PENDING
         if settled is None:
@@ -108,12 +126,25 @@ class GroupRegistry:
 
     # -------------------------------------------------------------- results
 
-    def imported(self, group_id: str, *, created_here: bool) -> None:
-        """The group exists at the provider (``created_here``: this process created it)."""
+    def imported(
+        self,
+        group_id: str,
+        *,
+        created_here: bool,
+        profile: GroupProfileFacts | None = None,
+    ) -> None:
+        """The group exists at the provider (``created_here``: this process created it).
+
+        ``profile``: what its ``group.import`` said (type, creation time, owner), for the
+        group's members and unread counts.
+        """
         before = self._settled.get(group_id)
         kept = before is not None and before.created_in == self._era
+        if profile is None:
+            profile = before.profile if before is not None else _NO_PROFILE
         self._settle(
-            group_id, _Settled(GroupStatus.EXISTS, self._era if created_here or kept else 0)
+            group_id,
+            _Settled(GroupStatus.EXISTS, self._era if created_here or kept else 0, profile=profile),
         )
 
     def import_failed(self, group_id: str, code: int, info: str) -> None:

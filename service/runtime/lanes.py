@@ -133,6 +133,14 @@ class _Counts:
         self.queued = 0
 
 
+def detached_lane(key: K, state: S) -> Lane[K, S]:
+    """A lane no supervisor owns, for work shared by many lanes (the account batcher's calls).
+
+    Nothing abandons it but its owner; its queue is not counted with the supervised ones.
+    """
+    return Lane(key, ("", -1), state, _Counts())
+
+
 class LaneSupervisor(Generic[K, S]):
     """Starts a worker per busy key, ends it with its lane, restarts it after a failure."""
 

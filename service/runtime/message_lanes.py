@@ -27,6 +27,7 @@ from service.domain.batching import batch_size
 from service.domain.events import DetectedBy
 from service.domain.recovery import HistoryIndex
 from service.domain.retry_policy import Action, ErrorClass, decide
+from service.domain.validation import ValidMessageImport
 from service.metrics import Metrics
 from service.providers.base import ChatProvider, MessageResult
 from service.runtime.batch_isolation import isolate
@@ -39,7 +40,7 @@ from service.runtime.caller import (
     Refused,
     Unsure,
 )
-from service.runtime.groups import GroupRegistry, GroupStatus
+from service.runtime.groups import GroupFacts, GroupRegistry, GroupStatus
 from service.runtime.lanes import Lane
 from service.runtime.outcome_writer import Finished, OutcomeWriter
 from service.runtime.reconciler import HistoryReconciler
@@ -55,6 +56,10 @@ HOLE_INFO = (
     "own before (see its earlier outcome) or it was removed since; not sent again, since it "
     "would be stored after messages sent later"
 )
+COMMUNITY = "Community"  # RecentContactFlag is not supported for Community groups
+
+# Runs the head of the lane when it is not a message (a member, an unread count).
+Beside = Callable[[Lane[Any, "MessageLaneState"], GroupFacts], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -90,6 +95,7 @@ class MessageImports:
 
     __slots__ = (
         "_api",
+        "_beside",
         "_caller",
         "_clock",
         "_groups",
@@ -112,7 +118,9 @@ class MessageImports:
         *,
         per_call: int,
         clock: Callable[[], float],
+        beside: Beside | None = None,
     ) -> None:
+        self._beside = beside
         self._provider = provider
         self._caller = caller
         self._writer = writer
@@ -153,6 +161,11 @@ class MessageImports:
             if state.needs_recovery is None and unknown and not state.grace_taken:
                 state.grace_taken = True
                 await self._await_unseen_group(lane, group_id)
+                continue
+            if self._beside is not None and not isinstance(lane.queue[0].event, ValidMessageImport):
+                # a member or an unread count: in the lane's order, by its own runner
+                await self._beside(lane, facts)
+                lane.settle()
                 continue
             if state.needs_recovery is None:
                 # A group this process created holds no messages from anyone else: no history
@@ -263,9 +276,15 @@ class MessageImports:
     def _sender(
         self, group_id: str, topic_id: str | None, items: list[WorkItem]
     ) -> Callable[[], Awaitable[list[MessageResult]]]:
-        """The import call of ``items``' messages."""
+        """The import call of ``items``' messages, with the first one's RecentContactFlag."""
         messages = [item.event.message for item in items]  # type: ignore[union-attr]
-        return partial(self._provider.import_messages, group_id, topic_id, messages)
+        head = items[0].event
+        flag = head.recent_contact_flag if isinstance(head, ValidMessageImport) else None
+        if self._groups.facts(group_id).profile.group_type == COMMUNITY:
+            flag = 0  # not supported for Community groups: never sent for them
+        return partial(
+            self._provider.import_messages, group_id, topic_id, messages, recent_contact=flag
+        )
 
     async def _imported(
         self,

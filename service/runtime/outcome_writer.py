@@ -61,6 +61,7 @@ class OutcomeWriter:
         msg_time: int | None = None,
         detected_by: DetectedBy = DetectedBy.PROVIDER,
         info: str = "",
+        unread_msg_num: int | None = None,
     ) -> Finished:
         """The outcome of ``item`` now at the provider, with the attempts it took."""
         return item.ticket, outcomes.imported(
@@ -73,6 +74,7 @@ class OutcomeWriter:
             msg_time=msg_time,
             detected_by=detected_by,
             info=info,
+            unread_msg_num=unread_msg_num,
         )
 
     def failed(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from service.domain.events import InputRecord
@@ -31,3 +32,11 @@ class WorkItem:
     def topic_id(self) -> str | None:
         """The topic a message goes to (None for groups and topic-less messages)."""
         return self.event.topic_id if isinstance(self.event, ValidMessageImport) else None
+
+    @property
+    def batch_key(self) -> Hashable:
+        """What items must share to go in one call: kind, and a message's topic and flag."""
+        event = self.event
+        if isinstance(event, ValidMessageImport):
+            return ("message", event.topic_id, event.recent_contact_flag)
+        return type(event).__name__

@@ -1,19 +1,24 @@
 # Copyright 2026 chat-import-service contributors
 """A deterministic, realistic sample export and the outcome each of its records should get.
 
-``generate_export`` builds the records an exporter would publish, in publishing order: every
-``group.import`` first, then every ``group.message.import`` in ascending ``SendTime`` (ties keep
-group order), with a few records that are not events at all scattered in between. A record is an
-event ``dict`` or, for input that is not a JSON object event, the raw line as a ``str``.
+``generate_export`` builds the records an exporter would publish, in the providers' migration
+order: every ``account.import``, every ``group.import``, each group's ``group.member.import``
+events, every ``group.message.import`` in ascending ``SendTime`` (ties keep group order), then
+every ``group.member.unread`` (after the messages, which reset unread counts), with a few records
+that are not events at all scattered among the messages. A record is an event ``dict`` or, for
+input that is not a JSON object event, the raw line as a ``str``.
 
 With ``invalid=True`` a handful of events break a documented rule on purpose. Each carries its
 expected result in the envelope field ``sample_expectation`` (envelope fields the service does
-not know are ignored), so the label travels with the event. ``expectations`` reads the labels
-back: an event without one is expected to be imported.
+not know are ignored), so the label travels with the event; where ZIM's outcome differs, the
+label holds it under ``zim``. ``expectations`` reads the labels back for either provider: an
+event without one is expected to be imported (on ZIM: unless it is a message ZIM cannot hold,
+or an unread count, which ZIM has no API for).
 
-The limits below restate the Tencent documentation (``import_group``, ``import_group_msg`` 2024)
-on purpose instead of importing the service's own constants: the sample is a check on the
-service, so a wrong figure there must not be mirrored here.
+The limits below restate the providers' documentation (Tencent ``import_group``,
+``import_group_msg`` 2024, ``multiaccount_import``, ``import_group_member``; ZIM's group name,
+user ID and message elements) on purpose instead of importing the service's own constants: the
+sample is a check on the service, so a wrong figure there must not be mirrored here.
 """
 
 from __future__ import annotations
@@ -34,9 +39,14 @@ DEFAULT_NOW: Final = 1_750_000_000  # 2025-06-15T15:06:40Z: every valid SendTime
 FAR_FUTURE: Final = 4_102_444_800  # 2100-01-01T00:00:00Z: in the future whenever it is produced
 EXPECTATION_FIELD: Final = "sample_expectation"
 
+ACCOUNT_IMPORT: Final = "account.import"
 GROUP_IMPORT: Final = "group.import"
+MEMBER_IMPORT: Final = "group.member.import"
 MESSAGE_IMPORT: Final = "group.message.import"
-EVENT_TYPES: Final = (GROUP_IMPORT, MESSAGE_IMPORT)
+UNREAD_SET: Final = "group.member.unread"
+EVENT_TYPES: Final = (ACCOUNT_IMPORT, GROUP_IMPORT, MEMBER_IMPORT, MESSAGE_IMPORT, UNREAD_SET)
+TENCENT: Final = "tencent"
+ZEGO: Final = "zego"
 
 # Tencent figures, restated from the documentation (see the module docstring).
 NAME_MAX_BYTES: Final = 30
@@ -48,11 +58,20 @@ MESSAGE_MAX_BYTES: Final = 12_000
 VALID_GROUP_TYPES: Final = ("Public", "Private", "ChatRoom", "Community", "Work", "Meeting")
 APPLY_JOIN_OPTIONS: Final = ("FreeAccess", "NeedPermission", "DisableApply")
 
+USER_ID_MAX_BYTES: Final = 32  # multiaccount_import UserID, ZIM UserId
+UNREAD_MAX: Final = 12  # the largest unread count the sample sets
+
 # Tencent error codes the invalid events provoke.
 INVALID_PARAMETER: Final = 10004
 NO_PERMISSION: Final = 10007
 GROUP_NOT_FOUND: Final = 10010
 MESSAGE_TOO_LARGE: Final = 80002
+ACCOUNT_INVALID_PARAMETER: Final = 70402
+
+# ZIM: its parameter error, the group name's limit, the elements a ZIM message holds.
+ZIM_PARAMETER_ERROR: Final = 2
+ZIM_GROUP_NAME_MAX_BYTES: Final = 50
+ZIM_NATIVE_ELEMENTS: Final = frozenset({"TIMTextElem", "TIMCustomElem"})
 
 _MINUTE: Final = 60
 _HOUR: Final = 3_600
@@ -92,8 +111,16 @@ class SampleExpectations:
         return sum(1 for expected in self.events.values() if expected == IMPORTED)
 
 
-def _label(code: int, reason: str) -> dict[str, Any]:
-    return {"status": "failed", "error_code": code, "reason": reason}
+def _label(code: int, reason: str, *, zim: int | None = None) -> dict[str, Any]:
+    """A failed outcome with ``code``; on ZIM failed with ``zim`` (0: imported on ZIM)."""
+    label: dict[str, Any] = {"status": "failed", "error_code": code, "reason": reason}
+    if zim is not None:
+        label["zim"] = (
+            {"status": "imported", "error_code": 0}
+            if zim == 0
+            else {"status": "failed", "error_code": zim}
+        )
+    return label
 
 
 def utf8_len(text: str) -> int:
@@ -144,6 +171,8 @@ class _Group:
     label: dict[str, Any] | None = None
     message_label: dict[str, Any] | None = None
     messages: list[_Message] = field(default_factory=list)
+    member_events: list[dict[str, Any]] = field(default_factory=list)
+    unread_events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def group_id(self) -> str:
@@ -447,7 +476,11 @@ def _add_invalid_messages(ctx: _Context, groups: Sequence[_Group]) -> None:
         unsupported,
         rng.choice(unsupported.members),
         body,
-        _label(INVALID_PARAMETER, "message.MsgBody[1].MsgType TIMSoundElem is not supported"),
+        _label(
+            INVALID_PARAMETER,
+            "message.MsgBody[1].MsgType TIMSoundElem is not supported",
+            zim=ZIM_PARAMETER_ERROR,
+        ),
     )
 
     big = [{"MsgType": "TIMTextElem", "MsgContent": {"Text": _oversized_text()}}]
@@ -459,6 +492,7 @@ def _add_invalid_messages(ctx: _Context, groups: Sequence[_Group]) -> None:
         _label(
             MESSAGE_TOO_LARGE,
             f"message.MsgBody is {body_size(big)} bytes; at most {MESSAGE_MAX_BYTES}",
+            zim=0,  # a ZIM app may take up to 32 KB (the demo's does)
         ),
     )
 
@@ -467,7 +501,7 @@ def _add_invalid_messages(ctx: _Context, groups: Sequence[_Group]) -> None:
         anonymous,
         None,
         _body(rng, anonymous.language),
-        _label(INVALID_PARAMETER, "message.From_Account is missing"),
+        _label(INVALID_PARAMETER, "message.From_Account is missing", zim=ZIM_PARAMETER_ERROR),
     )
 
     last = future.messages[-1].send_time if future.messages else future.create_time
@@ -479,7 +513,135 @@ def _add_invalid_messages(ctx: _Context, groups: Sequence[_Group]) -> None:
         "MsgBody": _body(rng, future.language),
     }
     reason = f"message.SendTime {FAR_FUTURE} (2100-01-01) is in the future"
-    future.messages.append(_Message(FAR_FUTURE, message, _label(INVALID_PARAMETER, reason)))
+    future.messages.append(
+        _Message(FAR_FUTURE, message, _label(INVALID_PARAMETER, reason, zim=ZIM_PARAMETER_ERROR))
+    )
+
+
+def _account_events(accounts: Sequence[str], *, invalid: bool) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = [
+        {
+            "type": ACCOUNT_IMPORT,
+            "event_id": f"sample:account:{user}",
+            "account": {"UserID": user, "Nick": user.replace("_", " ").replace(".", " ").title()},
+        }
+        for user in accounts
+    ]
+    if invalid:
+        too_long = "migrated-user-with-an-over-long-identifier-0001"
+        size = utf8_len(too_long)
+        events.insert(
+            len(events) // 2,
+            {
+                "type": ACCOUNT_IMPORT,
+                "event_id": f"sample:account:{too_long}",
+                "account": {"UserID": too_long},
+                EXPECTATION_FIELD: _label(
+                    ACCOUNT_INVALID_PARAMETER,
+                    f"account.UserID is {size} bytes; at most {USER_ID_MAX_BYTES}",
+                    zim=ZIM_PARAMETER_ERROR,
+                ),
+            },
+        )
+    return events
+
+
+def _member_event(
+    group: _Group, number: int, member: dict[str, Any], label: dict[str, Any] | None
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": MEMBER_IMPORT,
+        "event_id": f"sample:member:{group.group_id}:{number:05d}",
+        "group_id": group.group_id,
+        "member": member,
+    }
+    if label is not None:
+        event[EXPECTATION_FIELD] = label
+    return event
+
+
+def _member_label(group: _Group) -> dict[str, Any] | None:
+    """The label of a failed group's members: as its messages', unread counts aside."""
+    if group.message_label is None:
+        return None
+    label = dict(group.message_label)
+    label["reason"] = f"group {group.group_id} was not imported: no member can join it"
+    return label
+
+
+def _plan_members(ctx: _Context, group: _Group) -> None:
+    """Every member joins between the group's creation and its first message."""
+    rng = ctx.rng
+    first = group.messages[0].send_time if group.messages else ctx.now - _HOUR
+    latest = max(group.create_time + 2, min(first, ctx.now - _HOUR))
+    label = _member_label(group)
+    for number, account in enumerate(group.members, start=1):
+        member: dict[str, Any] = {
+            "Member_Account": account,
+            "JoinTime": rng.randint(group.create_time + 1, latest - 1),
+        }
+        if number > 1 and rng.random() < 0.1:  # noqa: PLR2004 - a few admins per group
+            member["Role"] = "Admin"
+        group.member_events.append(_member_event(group, number, member, label))
+
+
+def _plan_unread(ctx: _Context, group: _Group) -> None:
+    """An unread count for each member (clamped here to what the group holds)."""
+    rng = ctx.rng
+    held = sum(1 for planned in group.messages if planned.label is None)
+    label = None if group.message_label is None else dict(group.message_label)
+    for member in group.members:
+        event: dict[str, Any] = {
+            "type": UNREAD_SET,
+            "event_id": f"sample:unread:{group.group_id}:{member}",
+            "group_id": group.group_id,
+            "member": {"Member_Account": member, "UnreadMsgNum": rng.randint(0, min(held, 12))},
+        }
+        if label is not None:
+            event[EXPECTATION_FIELD] = label
+        group.unread_events.append(event)
+
+
+def _add_invalid_stage_events(ctx: _Context, groups: Sequence[_Group]) -> None:
+    """Add a member with a role no provider takes, one who joined too early, a bad count."""
+    rng = ctx.rng
+    hosts = [group for group in groups if group.label is None]
+    owner_host, early_host, unread_host = (hosts[position % len(hosts)] for position in range(3))
+    outsider = next(a for a in ctx.accounts if a not in owner_host.members)
+    owner_host.member_events.append(
+        _member_event(
+            owner_host,
+            len(owner_host.members) + 1,
+            {"Member_Account": outsider, "Role": "Owner", "JoinTime": owner_host.create_time + 60},
+            # ZIM takes no role: the member joins and the outcome says the role was not imported
+            _label(INVALID_PARAMETER, "member.Role 'Owner' is not one of Admin", zim=0),
+        )
+    )
+    latecomer = next(a for a in ctx.accounts if a not in early_host.members)
+    early_host.member_events.append(
+        _member_event(
+            early_host,
+            len(early_host.members) + 1,
+            {"Member_Account": latecomer, "JoinTime": early_host.create_time - _DAY},
+            _label(
+                INVALID_PARAMETER,
+                "member.JoinTime is not after the group's CreateTime",
+                zim=ZIM_PARAMETER_ERROR,
+            ),
+        )
+    )
+    member = rng.choice(unread_host.members)
+    unread_host.unread_events.append(
+        {
+            "type": UNREAD_SET,
+            "event_id": f"sample:unread:{unread_host.group_id}:{member}:negative",
+            "group_id": unread_host.group_id,
+            "member": {"Member_Account": member, "UnreadMsgNum": -1},
+            EXPECTATION_FIELD: _label(
+                INVALID_PARAMETER, "member.UnreadMsgNum -1 is not a count", zim=ZIM_PARAMETER_ERROR
+            ),
+        }
+    )
 
 
 def _group_event(group: _Group) -> dict[str, Any]:
@@ -513,12 +675,11 @@ def _message_events(group: _Group) -> list[tuple[int, int, int, dict[str, Any]]]
 def _junk(groups: Sequence[_Group], now: int) -> list[str]:
     """Make records that are not events: each belongs on the dead-letter topic."""
     first, second, third = (groups[position % len(groups)] for position in range(3))
-    member = {"Member_Account": first.members[0], "Role": "Admin", "JoinTime": now - 30 * _DAY}
-    unknown_type = {
-        "type": "group.member.import",
-        "event_id": f"sample:member:{first.group_id}:00001",
+    unknown_type = {  # a type the service does not know (members are removed by nobody)
+        "type": "group.member.remove",
+        "event_id": f"sample:member-remove:{first.group_id}:00001",
         "group_id": first.group_id,
-        "member": member,
+        "member": {"Member_Account": first.members[0]},
     }
     no_event_id = {
         "type": MESSAGE_IMPORT,
@@ -552,9 +713,12 @@ def generate_export(
 ) -> list[Record]:
     """Build the sample export's records in publishing order; the same arguments, the same list.
 
-    ``groups`` valid groups (``g-0001``...) share ``messages`` valid messages. With ``invalid``,
-    two more groups (an over-long name, an AVChatRoom) with their messages, four invalid messages
-    in valid groups and four records that are not events are added on top.
+    Every account, ``groups`` valid groups (``g-0001``...) with their members, ``messages``
+    valid messages shared between them, and an unread count for every member. With
+    ``invalid``, an account with an over-long UserID, two more groups (an over-long name, an
+    AVChatRoom) with their members, messages and unread counts, four invalid messages and two
+    invalid members in valid groups, an unread count that is not a count, and four records that
+    are not events are added on top.
     """
     if groups < 1:
         raise ValueError("groups must be at least 1")
@@ -583,10 +747,14 @@ def generate_export(
             group_type="Public",
             name=corpus.OVERLONG_GROUP_NAME,
             label=_label(
-                INVALID_PARAMETER, f"group.Name is {name_bytes} bytes; at most {NAME_MAX_BYTES}"
+                INVALID_PARAMETER,
+                f"group.Name is {name_bytes} bytes; at most {NAME_MAX_BYTES}",
+                zim=0 if name_bytes <= ZIM_GROUP_NAME_MAX_BYTES else ZIM_PARAMETER_ERROR,
             ),
             message_label=_label(
-                GROUP_NOT_FOUND, f"group {_group_id(groups + 1)} was not imported (Name too long)"
+                GROUP_NOT_FOUND,
+                f"group {_group_id(groups + 1)} was not imported (Name too long)",
+                zim=0 if name_bytes <= ZIM_GROUP_NAME_MAX_BYTES else None,
             ),
             message_count=3,
         )
@@ -594,13 +762,20 @@ def generate_export(
             language="zh",
             group_type="AVChatRoom",
             name=corpus.AVCHATROOM_GROUP_NAME,
-            label=_label(NO_PERMISSION, "group.Type AVChatRoom cannot be imported"),
-            message_label=_label(NO_PERMISSION, "AVChatRoom groups cannot import messages"),
+            # ZIM has no group types: an AVChatRoom is an ordinary ZIM group
+            label=_label(NO_PERMISSION, "group.Type AVChatRoom cannot be imported", zim=0),
+            message_label=_label(NO_PERMISSION, "AVChatRoom groups cannot import messages", zim=0),
             message_count=2,
         )
         planned.append(_failed_group(ctx, groups + 1, overlong))
         planned.append(_failed_group(ctx, groups + 2, avchatroom))
         junk = _junk(planned, now)
+
+    for group in planned:
+        _plan_members(ctx, group)
+        _plan_unread(ctx, group)
+    if invalid:
+        _add_invalid_stage_events(ctx, planned)
 
     stream: list[Record] = [
         event
@@ -611,7 +786,13 @@ def generate_export(
     ]
     for position, line in sorted(zip((0.1, 0.3, 0.55, 0.8), junk, strict=False), reverse=True):
         stream.insert(int(len(stream) * position), line)
-    return [_group_event(group) for group in planned] + stream
+    return [
+        *_account_events(ctx.accounts, invalid=invalid),
+        *(_group_event(group) for group in planned),
+        *(event for group in planned for event in group.member_events),
+        *stream,
+        *(event for group in planned for event in group.unread_events),
+    ]
 
 
 def _as_document(record: Record) -> object:
@@ -631,10 +812,45 @@ def is_event(document: object) -> bool:
     return event_type in EVENT_TYPES and isinstance(event_id, str) and bool(event_id)
 
 
-def expectations(records: Iterable[Record]) -> SampleExpectations:
+def _zim_native(document: dict[str, Any]) -> bool:
+    message = document.get("message")
+    body = message.get("MsgBody") if isinstance(message, dict) else None
+    return (
+        isinstance(body, list)
+        and len(body) == 1
+        and isinstance(body[0], dict)
+        and body[0].get("MsgType") in ZIM_NATIVE_ELEMENTS
+    )
+
+
+def _expected(document: dict[str, Any], provider: str) -> Expected:
+    label = document.get(EXPECTATION_FIELD)
+    if provider == ZEGO:
+        if document["type"] == UNREAD_SET:
+            return Expected("failed", ZIM_PARAMETER_ERROR)  # ZIM has no unread counts to set
+        if isinstance(label, dict) and isinstance(label.get("zim"), dict):
+            label = label["zim"]
+        expected = (
+            Expected(str(label["status"]), int(label["error_code"]))
+            if isinstance(label, dict)
+            else IMPORTED
+        )
+        if document["type"] == MESSAGE_IMPORT and expected == IMPORTED:
+            # a ZIM message holds one text or one custom element: refused as it is read
+            return expected if _zim_native(document) else Expected("failed", ZIM_PARAMETER_ERROR)
+        return expected
+    if isinstance(label, dict):
+        return Expected(str(label["status"]), int(label["error_code"]))
+    return IMPORTED
+
+
+def expectations(records: Iterable[Record], provider: str = TENCENT) -> SampleExpectations:
     """Give the outcome each event of ``records`` should get, and count the dead letters.
 
-    An event's expectation is its ``sample_expectation`` label, or ``imported`` without one.
+    An event's expectation is its ``sample_expectation`` label, or ``imported`` without one. On
+    ZIM (``provider="zego"``) the label's ``zim`` entry takes its place where it has one; an
+    unread count fails (code 2: ZIM has no such API) and so does a message that is not one text
+    or one custom element (code 2), as the service refuses them when it reads them.
     """
     events: dict[str, Expected] = {}
     dead_letter = 0
@@ -647,9 +863,5 @@ def expectations(records: Iterable[Record]) -> SampleExpectations:
         event_id = document["event_id"]
         if event_id in events:
             raise ValueError(f"event_id {event_id!r} occurs twice")
-        label = document.get(EXPECTATION_FIELD)
-        if isinstance(label, dict):
-            events[event_id] = Expected(str(label["status"]), int(label["error_code"]))
-        else:
-            events[event_id] = IMPORTED
+        events[event_id] = _expected(document, provider)
     return SampleExpectations(events=events, dead_letter=dead_letter)

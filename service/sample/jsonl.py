@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 Record: TypeAlias = dict[str, Any] | str
 """An event (JSON-ready ``dict``) or a raw line written to the export file verbatim."""
 
-RecordKind: TypeAlias = Literal["group", "message", "other"]
+RecordKind: TypeAlias = Literal["account", "group", "message", "other"]
 InputTopic: TypeAlias = Literal["groups", "messages"]
 
 # JSON leaves these unescaped, yet text-mode line splitting (str.splitlines) breaks lines on them.
@@ -58,13 +58,16 @@ def write_jsonl(path: str | Path, records: Iterable[Record]) -> int:
 def route(value: bytes) -> tuple[RecordKind, bytes | None]:
     """Tell which kind of record a line is, and the key it is published under.
 
-    Kind: ``group`` for a ``group.import`` event, ``message`` for a ``group.message.import``
-    event, ``other`` for anything else (another type, not an object, not JSON). Only ``group``
-    goes to the groups topic; ``message`` and ``other`` go to the messages topic, where the
-    service sends what is not an event to the dead-letter topic.
+    Kind: ``account`` for an ``account.import`` event, ``group`` for a ``group.import`` event,
+    ``message`` for a ``group.message.import`` event, ``other`` for anything else (members,
+    unread counts, another type, not an object, not JSON). ``account`` and ``group`` go to the
+    groups topic (accounts and groups come first in a migration, and the service reads that
+    topic's backlog before importing messages of groups it has not seen); ``message`` and
+    ``other`` go to the messages topic, where a group's members, messages and unread counts keep
+    their order and the service sends what is not an event to the dead-letter topic.
 
-    Key: ``group.GroupId`` for ``group.import``, ``group_id`` for any other JSON object, in
-    UTF-8; ``None`` when the line has no such string.
+    Key: ``account.UserID`` for ``account.import``, ``group.GroupId`` for ``group.import``,
+    ``group_id`` for any other JSON object, in UTF-8; ``None`` when the line has no such string.
     """
     try:
         document = json.loads(value)
@@ -73,10 +76,15 @@ def route(value: bytes) -> tuple[RecordKind, bytes | None]:
     if not isinstance(document, dict):
         return "other", None
     event_type = document.get("type")
-    if event_type == "group.import":
+    kind: RecordKind
+    if event_type == "account.import":
+        account = document.get("account")
+        group_id = account.get("UserID") if isinstance(account, dict) else None
+        kind = "account"
+    elif event_type == "group.import":
         group = document.get("group")
         group_id = group.get("GroupId") if isinstance(group, dict) else None
-        kind: RecordKind = "group"
+        kind = "group"
     else:
         group_id = document.get("group_id")
         kind = "message" if event_type == "group.message.import" else "other"
@@ -86,7 +94,7 @@ def route(value: bytes) -> tuple[RecordKind, bytes | None]:
 
 def topic_of(kind: RecordKind) -> InputTopic:
     """Name the input topic a record of ``kind`` is published to."""
-    return "groups" if kind == "group" else "messages"
+    return "groups" if kind in {"account", "group"} else "messages"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from service.sample.generator import (
+    ACCOUNT_IMPORT,
     DEFAULT_NOW,
     GROUP_IMPORT,
+    MEMBER_IMPORT,
     MESSAGE_IMPORT,
+    UNREAD_SET,
     Expected,
     SampleExpectations,
     expectations,
@@ -50,8 +53,11 @@ def render_expectations(records: Sequence[Record], settings: dict[str, Any]) -> 
     """Render the expectations file: generator settings, a summary, then one line per event."""
     expected = expectations(records)
     summary = {
+        "account_events": _count(records, ACCOUNT_IMPORT),
         "group_events": _count(records, GROUP_IMPORT),
+        "member_events": _count(records, MEMBER_IMPORT),
         "message_events": _count(records, MESSAGE_IMPORT),
+        "unread_events": _count(records, UNREAD_SET),
         "imported": expected.imported(),
         "failed_by_code": {str(code): n for code, n in expected.failed_by_code().items()},
         "dead_letter": expected.dead_letter,

@@ -1,6 +1,11 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""``chat-import report``: what the outcomes topic says about a migration."""
+"""``chat-import report``: what the outcomes topic says about a migration.
+
+Progress per stage, in the providers' migration order (accounts, groups, members, messages,
+unread counts): events imported and failed; then failures by code and the groups that failed
+most or took longest.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
+from service.domain.events import EventType
 from service.messaging.topic_reader import read_topic
 from service.settings import KafkaSettings
 
@@ -32,6 +38,29 @@ class GroupSummary:
         return (self.last_ms - self.first_ms) / 1000
 
 
+# The stages of a migration, in the providers' order, by outcome type.
+STAGES: tuple[tuple[str, str], ...] = (
+    (EventType.ACCOUNT_IMPORT.result_type, "accounts"),
+    (EventType.GROUP_IMPORT.result_type, "groups"),
+    (EventType.MEMBER_IMPORT.result_type, "members"),
+    (EventType.MESSAGE_IMPORT.result_type, "messages"),
+    (EventType.UNREAD_SET.result_type, "unread counts"),
+)
+
+
+@dataclass
+class StageSummary:
+    """Outcomes of one stage."""
+
+    imported: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        """Events of the stage with an outcome."""
+        return self.imported + self.failed
+
+
 @dataclass
 class Summary:
     """Totals of the outcomes topic, latest outcome per event."""
@@ -39,6 +68,7 @@ class Summary:
     by_status: Counter[str] = field(default_factory=Counter)
     failed_by_code: Counter[int] = field(default_factory=Counter)
     by_type: Counter[str] = field(default_factory=Counter)
+    by_stage: dict[str, StageSummary] = field(default_factory=lambda: defaultdict(StageSummary))
     groups: dict[str, GroupSummary] = field(default_factory=lambda: defaultdict(GroupSummary))
     outcomes_read: int = 0
     unreadable: int = 0
@@ -65,13 +95,21 @@ def summarise(outcomes: list[tuple[dict[str, object], int]]) -> Summary:
         status = str(outcome.get("status"))
         summary.by_status[status] += 1
         summary.by_type[str(outcome.get("type"))] += 1
-        group = summary.groups[str(outcome.get("group_id"))]
+        stage = summary.by_stage[str(outcome.get("type"))]
+        if status == "imported":
+            stage.imported += 1
+        else:
+            stage.failed += 1
+            code = outcome.get("error_code")
+            summary.failed_by_code[code if isinstance(code, int) else -1] += 1
+        group_id = outcome.get("group_id")
+        if not isinstance(group_id, str):
+            continue  # an account: no group
+        group = summary.groups[group_id]
         if status == "imported":
             group.imported += 1
         else:
             group.failed += 1
-            code = outcome.get("error_code")
-            summary.failed_by_code[code if isinstance(code, int) else -1] += 1
         group.first_ms = timestamp if group.first_ms is None else min(group.first_ms, timestamp)
         group.last_ms = timestamp if group.last_ms is None else max(group.last_ms, timestamp)
     return summary
@@ -96,8 +134,24 @@ async def load_outcomes(
     return outcomes, unreadable
 
 
+def stage_table(by_stage: dict[str, StageSummary], title: str = "Progress by stage") -> Table:
+    """One row per stage in migration order (then any other type), imported and failed."""
+    table = Table(title=title)
+    table.add_column("stage")
+    table.add_column("imported", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("events", justify="right")
+    known = dict(STAGES)
+    rows = [(name, by_stage.get(kind, StageSummary())) for kind, name in STAGES]
+    rows += [(kind, stage) for kind, stage in sorted(by_stage.items()) if kind not in known]
+    for name, stage in rows:
+        table.add_row(name, f"{stage.imported:,}", f"{stage.failed:,}", f"{stage.total:,}")
+    return table
+
+
 def render(summary: Summary, console: Console, *, top: int = 5) -> None:
     """Print the summary tables."""
+    console.print(stage_table(summary.by_stage))
     totals = Table(title="Outcomes")
     totals.add_column("status")
     totals.add_column("events", justify="right")

@@ -21,6 +21,15 @@ call budget shared by all groups. The two sides are then compared:
 ``unverified``
     the group's history could not be read
 
+Members and unread counts are checked where the provider can be asked (Tencent
+``get_group_member_info``; ZIM ``QueryGroupMemberList``, members only: ZIM keeps no unread
+count): a member with an imported outcome must be in the group (``missing`` otherwise), and a
+member's unread count at the provider (the group's newest MsgSeq less the member's read MsgSeq)
+must be the last count set for it, clamped to the group's messages, or 0 when a message of the
+group was imported after it in the same partition (importing messages resets unread counts;
+``mismatch`` otherwise). Unread counts the provider ignores (Meeting, ChatRoom, AVChatRoom
+groups, whose outcome carries no ``unread_msg_num``) are not checked.
+
 Only the group-level history is pulled (no ``TopicId``): outcomes do not say which topic of a
 topic-enabled Community group a message went to. Pages ask for recalled messages too
 (``WithRecalledMsg`` 1), so a recalled import shows as a placeholder rather than a gap, and
@@ -37,7 +46,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -56,11 +65,14 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from service.domain.recovery import HistoryEntry
-    from service.providers.base import ChatProvider, HistoryPage
+    from service.providers.base import ChatProvider, MemberInfo
     from service.settings import Settings
 
 MESSAGE_RESULT = "group.message.import.result"
+MEMBER_RESULT = "group.member.import.result"
+UNREAD_RESULT = "group.member.unread.result"
 IMPORTED = "imported"
+T = TypeVar("T")
 CALL_ATTEMPTS = 5
 RETRY_FIRST_SECONDS = 0.5
 THROTTLE_PAUSE_SECONDS = 1.0
@@ -102,6 +114,28 @@ class ImportedMessage:
     source_offset: int
 
 
+@dataclass(frozen=True, slots=True)
+class ImportedMember:
+    """An event whose latest outcome says its member was imported."""
+
+    event_id: str
+    group_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCount:
+    """The last unread count set for a member (the latest outcome, latest in its partition)."""
+
+    event_id: str
+    group_id: str
+    user_id: str
+    count: int
+    source_topic: str
+    source_partition: int
+    source_offset: int
+
+
 @dataclass(slots=True)
 class GroupCheck:
     """The comparison of one group."""
@@ -111,6 +145,9 @@ class GroupCheck:
     at_provider: int = 0
     placeholders: int = 0
     issues: list[Issue] = field(default_factory=list)
+    members: int = 0  # members with an imported outcome
+    members_at_provider: int | None = None  # None: not asked (or the provider cannot say)
+    unread_checked: int = 0
 
 
 @dataclass(slots=True)
@@ -194,7 +231,93 @@ def imported_messages(outcomes: Iterable[Mapping[str, object]]) -> dict[str, lis
     return dict(by_group)
 
 
+def _latest(outcomes: Iterable[Mapping[str, object]], kind: str) -> dict[str, Mapping[str, object]]:
+    latest: dict[str, Mapping[str, object]] = {}
+    for outcome in outcomes:
+        event_id = outcome.get("event_id")
+        if isinstance(event_id, str) and outcome.get("type") == kind:
+            latest[event_id] = outcome
+    return latest
+
+
+def imported_members(outcomes: Iterable[Mapping[str, object]]) -> dict[str, list[ImportedMember]]:
+    """Group id → members whose latest outcome (in topic order) is ``imported``."""
+    by_group: dict[str, list[ImportedMember]] = defaultdict(list)
+    for event_id, outcome in _latest(outcomes, MEMBER_RESULT).items():
+        group_id, user_id = outcome.get("group_id"), outcome.get("user_id")
+        if outcome.get("status") != IMPORTED or not isinstance(group_id, str):
+            continue
+        if isinstance(user_id, str):
+            by_group[group_id].append(ImportedMember(event_id, group_id, user_id))
+    return dict(by_group)
+
+
+def unread_counts(outcomes: Iterable[Mapping[str, object]]) -> dict[str, dict[str, UnreadCount]]:
+    """Group id → member → the last unread count set for it (by source offset)."""
+    by_group: dict[str, dict[str, UnreadCount]] = defaultdict(dict)
+    for event_id, outcome in _latest(outcomes, UNREAD_RESULT).items():
+        group_id, user_id = outcome.get("group_id"), outcome.get("user_id")
+        count, source = _int(outcome.get("unread_msg_num")), _source(outcome)
+        if outcome.get("status") != IMPORTED or count is None or source is None:
+            continue
+        if not isinstance(group_id, str) or not isinstance(user_id, str):
+            continue
+        known = by_group[group_id].get(user_id)
+        if known is None or known.source_offset < source[2]:
+            by_group[group_id][user_id] = UnreadCount(event_id, group_id, user_id, count, *source)
+    return dict(by_group)
+
+
 # ------------------------------------------------------------------- comparison
+
+
+def compare_members(  # noqa: PLR0913, PLR0917 - one group's every side
+    check: GroupCheck,
+    members: Sequence[ImportedMember],
+    unread: Mapping[str, UnreadCount],
+    listed: Sequence[MemberInfo],
+    history: Sequence[HistoryEntry],
+    messages: Sequence[ImportedMessage],
+) -> None:
+    """Add the member and unread-count differences of one group to ``check``."""
+    at_provider = {member.user_id: member for member in listed}
+    check.members_at_provider = len(at_provider)
+    newest = max((entry.msg_seq for entry in history if not entry.system), default=0)
+    for member in members:
+        if member.user_id not in at_provider:
+            check.issues.append(
+                Issue(
+                    IssueKind.MISSING,
+                    check.group_id,
+                    None,
+                    member.event_id,
+                    f"member {member.user_id} is not in the group at the provider",
+                )
+            )
+    for user_id, count in sorted(unread.items()):
+        held = at_provider.get(user_id)
+        if held is None or held.read_seq is None:
+            continue  # reported missing above, or the provider keeps no unread count
+        check.unread_checked += 1
+        later = any(
+            message.source_topic == count.source_topic
+            and message.source_partition == count.source_partition
+            and message.source_offset > count.source_offset
+            for message in messages
+        )
+        expected = 0 if later else min(count.count, newest)
+        actual = max(0, newest - held.read_seq)
+        if actual != expected:
+            check.issues.append(
+                Issue(
+                    IssueKind.MISMATCH,
+                    check.group_id,
+                    None,
+                    count.event_id,
+                    f"unread count of {user_id}: the provider has {actual}, expected {expected}"
+                    + (" (messages were imported after it)" if later else ""),
+                )
+            )
 
 
 def compare(
@@ -310,7 +433,7 @@ def _outcome_order(messages: Sequence[ImportedMessage]) -> list[Issue]:
 # ---------------------------------------------------------------- provider side
 
 
-async def _call(limiter: RateLimiter, call: Callable[[], Awaitable[HistoryPage]]) -> HistoryPage:
+async def _call(limiter: RateLimiter, call: Callable[[], Awaitable[T]]) -> T:
     """One history call within the budget; transient failures are tried again (reads are safe)."""
     attempt = 0
     while True:
@@ -355,39 +478,68 @@ async def fetch_history(
         before = smallest - 1
 
 
+@dataclass(frozen=True, slots=True)
+class GroupSide:
+    """What the outcomes say one group holds."""
+
+    messages: Sequence[ImportedMessage] = ()
+    members: Sequence[ImportedMember] = ()
+    unread: Mapping[str, UnreadCount] = field(default_factory=dict)
+
+
 async def check_group(
-    provider: ChatProvider, limiter: RateLimiter, group_id: str, messages: Sequence[ImportedMessage]
+    provider: ChatProvider, limiter: RateLimiter, group_id: str, side: GroupSide
 ) -> GroupCheck:
-    """Pull one group's history and compare it; a refused read is reported, not raised."""
+    """Pull one group's history (and members) and compare; a refused read is reported."""
+    messages = side.messages
     try:
         history, exists = await fetch_history(provider, limiter, group_id)
+        listed = (
+            await _call(limiter, partial(provider.group_members, group_id))
+            if exists and (side.members or side.unread)
+            else None
+        )
     except ConfigurationError:
         raise
     except ProviderError as exc:
-        check = GroupCheck(group_id=group_id, imported=len(messages))
+        check = GroupCheck(group_id=group_id, imported=len(messages), members=len(side.members))
         check.issues.append(
             Issue(
                 IssueKind.UNVERIFIED,
                 group_id,
                 None,
                 None,
-                f"history could not be read ({exc.code}: {exc.info})",
+                f"history or members could not be read ({exc.code}: {exc.info})",
             )
         )
         return check
     if not exists:
-        check = GroupCheck(group_id=group_id, imported=len(messages))
+        check = GroupCheck(group_id=group_id, imported=len(messages), members=len(side.members))
         check.issues.extend(
             _issue(IssueKind.MISSING, message, "the group does not exist at the provider")
             for message in messages
         )
+        check.issues.extend(
+            Issue(
+                IssueKind.MISSING,
+                group_id,
+                None,
+                member.event_id,
+                f"member {member.user_id}: the group does not exist at the provider",
+            )
+            for member in side.members
+        )
         return check
-    return compare(group_id, messages, history)
+    check = compare(group_id, messages, history)
+    check.members = len(side.members)
+    if listed is not None:
+        compare_members(check, side.members, side.unread, listed, history, messages)
+    return check
 
 
 async def verify_groups(
     provider: ChatProvider,
-    groups: Mapping[str, Sequence[ImportedMessage]],
+    groups: Mapping[str, GroupSide],
     *,
     limiter: RateLimiter,
     concurrency: int = 4,
@@ -412,6 +564,19 @@ async def verify_groups(
     return [task.result() for task in running]
 
 
+def sides(outcomes: Sequence[Mapping[str, object]]) -> dict[str, GroupSide]:
+    """Group id → what the outcomes say it holds (messages, members, unread counts)."""
+    messages = imported_messages(outcomes)
+    members = imported_members(outcomes)
+    unread = unread_counts(outcomes)
+    return {
+        group_id: GroupSide(
+            messages.get(group_id, ()), members.get(group_id, ()), unread.get(group_id, {})
+        )
+        for group_id in sorted(messages.keys() | members.keys() | unread.keys())
+    }
+
+
 async def verify_outcomes(
     settings: Settings,
     *,
@@ -426,7 +591,7 @@ async def verify_outcomes(
     """
     pairs, unreadable = await load_outcomes(settings.kafka, settings.topics.outcomes)
     outcomes = [outcome for outcome, _ in pairs]
-    groups = imported_messages(outcomes)
+    groups = sides(outcomes)
     report = VerifyReport(
         outcomes_read=len(outcomes),
         unreadable=unreadable,
@@ -462,6 +627,9 @@ def render(report: VerifyReport, console: Console, *, limit: int = 50) -> None:
     groups.add_column("group")
     groups.add_column("imported", justify="right")
     groups.add_column("at provider", justify="right")
+    groups.add_column("members", justify="right")
+    groups.add_column("members at provider", justify="right")
+    groups.add_column("unread checked", justify="right")
     for kind in kinds:
         groups.add_column(kind.value.replace("_", " "), justify="right")
     totals: Counter[IssueKind] = Counter()
@@ -472,6 +640,9 @@ def render(report: VerifyReport, console: Console, *, limit: int = 50) -> None:
             check.group_id,
             str(check.imported),
             str(check.at_provider),
+            str(check.members),
+            "-" if check.members_at_provider is None else str(check.members_at_provider),
+            str(check.unread_checked),
             *(_cell(counts[kind]) for kind in kinds),
         )
     groups.add_section()
@@ -479,6 +650,9 @@ def render(report: VerifyReport, console: Console, *, limit: int = 50) -> None:
         f"{len(report.groups)} groups",
         str(sum(c.imported for c in report.groups)),
         str(sum(c.at_provider for c in report.groups)),
+        str(sum(c.members for c in report.groups)),
+        str(sum(c.members_at_provider or 0 for c in report.groups)),
+        str(sum(c.unread_checked for c in report.groups)),
         *(_cell(totals[kind]) for kind in kinds),
     )
     console.print(groups)
@@ -504,7 +678,10 @@ def render(report: VerifyReport, console: Console, *, limit: int = 50) -> None:
         f"unreadable: {report.unreadable}"
     )
     if report.clean:
-        console.print("[bold green]clean:[/] the provider holds every imported message, in order")
+        console.print(
+            "[bold green]clean:[/] the provider holds every imported message, in order, and "
+            "every imported member with its unread count where it can be asked"
+        )
     else:
         summary = ", ".join(f"{totals[kind]} {kind.value}" for kind in kinds if totals[kind])
         console.print(f"[bold red]differences found:[/] {summary}")

@@ -12,6 +12,10 @@ from service.domain.batching import batch_size
 class Item:
     topic_id: str | None
 
+    @property
+    def batch_key(self) -> str | None:
+        return self.topic_id
+
 
 class TestBatchSize:
     def test_takes_up_to_the_limit(self):
@@ -25,6 +29,10 @@ class TestBatchSize:
     def test_stops_at_a_topic_change(self):
         """One call imports into one topic: a change of topic ends the batch."""
         assert 2 == batch_size([Item("a"), Item("a"), Item("b"), Item("a")], 7)
+
+    def test_stops_at_another_kind_of_item(self):
+        """A member (or an unread count) queued among messages ends the messages' batch."""
+        assert 1 == batch_size([Item(None), Item("member:"), Item(None)], 7)
 
     def test_empty_queue_gives_nothing(self):
         """Nothing queued, nothing to send."""

@@ -4,12 +4,23 @@ import hashlib
 import json
 
 from service.domain import outcomes
-from service.domain.events import GroupProfile, InputRecord, SourceRef, Status
+from service.domain.events import (
+    Account,
+    GroupMember,
+    GroupProfile,
+    InputRecord,
+    MemberUnread,
+    SourceRef,
+    Status,
+)
 from service.domain.validation import (
     Envelope,
     Rejection,
     Rules,
+    ValidAccountImport,
     ValidGroupImport,
+    ValidMemberImport,
+    ValidUnreadSet,
     decode_envelope,
     validate_event,
 )
@@ -30,6 +41,46 @@ class TestImported:
             outcome.status,
             outcome.error_code,
             outcome.error_info,
+        )
+
+
+class TestStageOutcomes:
+    def test_each_new_event_type_answers_with_its_result_type_and_names_the_user(self):
+        """account.import, group.member.import, group.member.unread: <type>.result with user_id."""
+        events: list[ValidAccountImport | ValidMemberImport | ValidUnreadSet] = [
+            ValidAccountImport("a", Account(UserID="leckie")),
+            ValidMemberImport("m", "g-1", GroupMember(Member_Account="peter")),
+            ValidUnreadSet("u", "g-1", MemberUnread(Member_Account="peter", UnreadMsgNum=2)),
+        ]
+        made = [
+            outcomes.imported(event, provider="tencent", source=SOURCE, attempts=1)
+            for event in events
+        ]
+        assert [
+            ("account.import.result", None, "leckie"),
+            ("group.member.import.result", "g-1", "peter"),
+            ("group.member.unread.result", "g-1", "peter"),
+        ] == [(o.type, o.group_id, o.user_id) for o in made]
+
+    def test_a_members_warnings_reach_its_imported_outcome(self):
+        """A member whose role the provider does not take is imported, and the outcome says so."""
+        event = ValidMemberImport(
+            "m", "g-1", GroupMember(Member_Account="peter"), warnings=("Role not imported",)
+        )
+        outcome = outcomes.imported(event, provider="zego", source=SOURCE, attempts=1)
+        assert (Status.IMPORTED, "Role not imported") == (outcome.status, outcome.error_info)
+
+    def test_a_failed_account_names_the_account_and_no_group(self):
+        """The failed outcome of an account carries its UserID, its code and no group."""
+        event = ValidAccountImport("a", Account(UserID="leckie"))
+        outcome = outcomes.failed(
+            event, provider="tencent", source=SOURCE, attempts=1, code=70402, info="FailAccounts"
+        )
+        assert ("account.import.result", None, "leckie", 70402) == (
+            outcome.type,
+            outcome.group_id,
+            outcome.user_id,
+            outcome.error_code,
         )
 
 

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.retry_policy import Action, ErrorClass, RetryPolicy, backoff_delay, decide
+from service.domain.retry_policy import (
+    Action,
+    ErrorClass,
+    RetryPolicy,
+    backoff_delay,
+    decide,
+    decide_account_wait,
+)
 from service.providers.tencent import classify
 
 POLICY = RetryPolicy(initial_seconds=0.2, max_seconds=30, max_attempts=5, group_wait_seconds=600)
@@ -110,3 +117,49 @@ class TestDecide:
         """Back-off grows but never exceeds the cap."""
         delay = backoff_delay(attempt, POLICY, jitter)
         assert 0 < delay <= POLICY.max_seconds
+
+
+class TestAccountWait:
+    POLICY = RetryPolicy(account_wait_seconds=60, account_grace_seconds=2)
+
+    def test_waits_while_accounts_are_being_imported(self):
+        """A missing account while accounts are imported: wait, at most until the bound."""
+        decision = decide_account_wait(
+            waited=10, importing=True, attempt=3, policy=self.POLICY, jitter=0.5
+        )
+        assert Action.WAIT_FOR_ACCOUNTS == decision.action
+
+    def test_fails_at_the_bound(self):
+        """After account_wait_seconds the call is given up, importing or not."""
+        decision = decide_account_wait(
+            waited=60, importing=True, attempt=3, policy=self.POLICY, jitter=0.5
+        )
+        assert Action.FAIL == decision.action
+
+    def test_without_imports_only_the_grace(self):
+        """No account import on its way here: only the grace (another replica may hold it)."""
+        early = decide_account_wait(
+            waited=1, importing=False, attempt=1, policy=self.POLICY, jitter=0.5
+        )
+        late = decide_account_wait(
+            waited=2, importing=False, attempt=2, policy=self.POLICY, jitter=0.5
+        )
+        assert (Action.WAIT_FOR_ACCOUNTS, True, Action.FAIL) == (
+            early.action,
+            early.delay <= 1,
+            late.action,
+        )
+
+    @given(
+        st.floats(min_value=0, max_value=100),
+        st.booleans(),
+        st.integers(min_value=1, max_value=60),
+        st.floats(min_value=0, max_value=0.999),
+    )
+    def test_a_wait_never_runs_past_its_bound(self, waited, importing, attempt, jitter):
+        """Whatever the state, waited + delay never exceeds the bound that applies."""
+        decision = decide_account_wait(
+            waited=waited, importing=importing, attempt=attempt, policy=self.POLICY, jitter=jitter
+        )
+        bound = 60 if importing else 2
+        assert decision.action is Action.FAIL or waited + decision.delay <= bound + 1e-9

@@ -10,10 +10,14 @@ from service.domain.validation import (
     Codes,
     Rejection,
     Rules,
+    ValidAccountImport,
     ValidGroupImport,
+    ValidMemberImport,
     ValidMessageImport,
+    ValidUnreadSet,
     decode_envelope,
     derive_random,
+    join_time_problem,
     validate_event,
 )
 from service.errors import BadInputError
@@ -303,3 +307,186 @@ class TestUnrepresentableValues:
         raw = json.dumps({**message_event(), "event_id": "x\ud800"}).encode()
         with pytest.raises(BadInputError, match="event_id"):
             decode_envelope(raw)
+
+
+def account_event(**account: object) -> dict[str, object]:
+    body: dict[str, object] = {"UserID": "leckie", "Nick": "Leckie", "FaceUrl": "https://a/b.png"}
+    body.update(account)
+    return {"type": "account.import", "event_id": "a-1", "account": body}
+
+
+def member_event(**member: object) -> dict[str, object]:
+    body: dict[str, object] = {"Member_Account": "leckie", "JoinTime": NOW - 500}
+    body.update(member)
+    return {"type": "group.member.import", "event_id": "gm-1", "group_id": "g-1", "member": body}
+
+
+def unread_event(**member: object) -> dict[str, object]:
+    body: dict[str, object] = {"Member_Account": "leckie", "UnreadMsgNum": 3}
+    body.update(member)
+    return {"type": "group.member.unread", "event_id": "u-1", "group_id": "g-1", "member": body}
+
+
+def zim_rules() -> Rules:
+    from service.providers.zego import zim_rules as build  # noqa: PLC0415 - the adapter's own
+
+    return build(retention_days=30)
+
+
+class TestAccountRules:
+    def test_a_valid_account_keeps_its_fields(self):
+        """account.import with UserID, Nick and FaceUrl is importable as sent."""
+        result = check(account_event(), key="leckie")
+        assert isinstance(result, ValidAccountImport)
+        assert ("leckie", "Leckie", None) == (
+            result.user_id,
+            result.account.Nick,
+            result.group_id,
+        )
+
+    def test_the_record_key_of_an_account_is_not_checked(self):
+        """Accounts have no order: any key (or none) is accepted."""
+        assert isinstance(check(account_event(), key=None), ValidAccountImport)
+
+    @pytest.mark.parametrize(
+        ("user_id", "reason"), [("", "empty"), ("u" * 33, "33 bytes; at most 32")]
+    )
+    def test_a_bad_user_id_is_refused_with_the_account_code(self, user_id: str, reason: str):
+        """Tencent refuses a missing or over-long UserID (70402), naming account.UserID."""
+        result = check(account_event(UserID=user_id))
+        assert isinstance(result, Rejection)
+        assert (limits.ACCOUNT_INVALID_PARAMETER, True, True) == (
+            result.code,
+            "account.UserID" in result.info,
+            reason in result.info,
+        )
+
+    def test_an_unknown_account_field_is_refused(self):
+        """A typo inside account (Nickname) is refused rather than dropped: 70402."""
+        result = check(account_event(Nickname="x"))
+        assert isinstance(result, Rejection)
+        assert (limits.ACCOUNT_INVALID_PARAMETER, "account.Nickname") == (
+            result.code,
+            result.info.split(":")[0],
+        )
+
+    def test_zim_refuses_characters_outside_its_id_set_with_code_2(self):
+        """ZIM user IDs hold only ZIM's characters: 2, naming the character."""
+        result = check(account_event(UserID="李雷"), rules=zim_rules())
+        assert isinstance(result, Rejection)
+        assert (2, True) == (result.code, "'李'" in result.info)
+
+    def test_zim_refuses_an_avatar_over_500_bytes(self):
+        """UserAvatar holds at most 500 bytes on ZIM: 2."""
+        result = check(account_event(FaceUrl="h" * 501), rules=zim_rules())
+        assert isinstance(result, Rejection)
+        assert (2, "account.FaceUrl is 501 bytes; at most 500") == (result.code, result.info)
+
+    def test_the_refusal_names_the_account(self):
+        """A refused account's outcome names its UserID and no group."""
+        result = check(account_event(UserID="u" * 33))
+        assert isinstance(result, Rejection)
+        assert ("u" * 33, None) == (result.user_id, result.group_id)
+
+
+class TestMemberRules:
+    def test_a_valid_member_is_importable_without_warnings(self):
+        """A member with an Admin role and a past JoinTime is importable on Tencent."""
+        result = check(member_event(Role="Admin", UnreadMsgNum=2))
+        assert isinstance(result, ValidMemberImport)
+        assert ("g-1", "leckie", ()) == (result.group_id, result.user_id, result.warnings)
+
+    def test_the_record_key_must_equal_the_group(self):
+        """A member keyed by another group could overtake its group: 10004."""
+        result = check(member_event(), key="g-2")
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "does not equal group_id" in result.info)
+
+    @pytest.mark.parametrize("role", ["Owner", "Member", "admin"])
+    def test_roles_other_than_admin_are_refused(self, role: str):
+        """import_group_member takes Role "Admin" or none: 10004 naming member.Role."""
+        result = check(member_event(Role=role))
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "member.Role" in result.info)
+
+    @pytest.mark.parametrize(
+        ("join_time", "reason"),
+        [(NOW + 5, "in the future"), (NOW, "is now"), (0, "not a time")],
+    )
+    def test_a_join_time_not_before_now_is_refused(self, join_time: int, reason: str):
+        """JoinTime must be before now: 10004 naming member.JoinTime."""
+        result = check(member_event(JoinTime=join_time))
+        assert isinstance(result, Rejection)
+        assert (10004, True, True) == (
+            result.code,
+            "member.JoinTime" in result.info,
+            reason in result.info,
+        )
+
+    def test_a_negative_unread_count_is_refused(self):
+        """UnreadMsgNum is a count: -1 is 10004."""
+        result = check(member_event(UnreadMsgNum=-1))
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "member.UnreadMsgNum" in result.info)
+
+    def test_zim_imports_the_member_and_warns_about_role_and_unread(self):
+        """ZIM takes no role and no unread count: imported, both named in the warnings."""
+        result = check(member_event(Role="Admin", UnreadMsgNum=4), rules=zim_rules())
+        assert isinstance(result, ValidMemberImport)
+        assert [True, True] == [
+            "member.Role 'Admin' is not imported" in result.warnings[0],
+            "member.UnreadMsgNum 4 is not imported" in result.warnings[1],
+        ]
+
+    def test_join_time_must_follow_the_groups_creation_once_known(self):
+        """A JoinTime at or before the group's CreateTime is refused; unknown creation: no check."""
+        rules = Rules()
+        assert [True, None, None] == [
+            join_time_problem(100, 100, rules) is not None,
+            join_time_problem(101, 100, rules),
+            join_time_problem(50, None, rules),
+        ]
+
+
+class TestUnreadRules:
+    def test_a_valid_unread_count_is_importable(self):
+        """group.member.unread with a member and a count is importable on Tencent."""
+        result = check(unread_event(UnreadMsgNum=0))
+        assert isinstance(result, ValidUnreadSet)
+        assert ("g-1", "leckie", 0) == (result.group_id, result.user_id, result.member.UnreadMsgNum)
+
+    def test_a_missing_count_is_refused(self):
+        """UnreadMsgNum is required: 10004 naming it."""
+        event = unread_event()
+        del event["member"]["UnreadMsgNum"]  # type: ignore[attr-defined]
+        result = check(event)
+        assert isinstance(result, Rejection)
+        assert (10004, True) == (result.code, "UnreadMsgNum" in result.info)
+
+    def test_zim_refuses_every_unread_count_with_a_clear_reason(self):
+        """ZIM has no unread-count import: failed before any call, code 2, saying so."""
+        result = check(unread_event(), rules=zim_rules())
+        assert isinstance(result, Rejection)
+        assert (2, True) == (result.code, "ZIM has no API to set" in result.info)
+
+
+class TestRecentContactFlag:
+    def test_the_flag_travels_with_the_message(self):
+        """recent_contact_flag 1 is kept for the call; absent is None (the setting decides)."""
+        flagged = check({**message_event(), "recent_contact_flag": 1})
+        plain = check(message_event())
+        assert isinstance(flagged, ValidMessageImport)
+        assert isinstance(plain, ValidMessageImport)
+        assert (1, None) == (flagged.recent_contact_flag, plain.recent_contact_flag)
+
+    def test_a_flag_other_than_0_or_1_is_refused(self):
+        """RecentContactFlag is 0 or 1: 2 is 10004."""
+        result = check({**message_event(), "recent_contact_flag": 2})
+        assert isinstance(result, Rejection)
+        assert (10004, "recent_contact_flag 2 is not 0 or 1") == (result.code, result.info)
+
+    def test_zim_neither_checks_nor_keeps_the_flag(self):
+        """ZIM has no such field: the flag is not sent, and not checked."""
+        result = check({**message_event(), "recent_contact_flag": 7}, rules=zim_rules())
+        assert isinstance(result, ValidMessageImport)
+        assert result.recent_contact_flag is None

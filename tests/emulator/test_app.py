@@ -469,3 +469,94 @@ class TestLoad:
         # One second of pacing; the generous bound only catches an emulator that falls behind.
         expected = ({0}, calls * 7, True)
         assert expected == (set(codes), stored, elapsed < calls / rate + 2.0)
+
+
+LOGIN = "/v4/im_open_login_svc/"
+
+
+class TestMigrationEndpoints:
+    """Accounts, members and unread counts over HTTP, behind the same checks as every call."""
+
+    @pytest.mark.asyncio
+    async def test_accounts_live_under_the_login_service_only(self, emulator: Caller) -> None:
+        """multiaccount_import answers under im_open_login_svc; under the group service: 10003."""
+        body = {"AccountList": [{"UserID": "a"}]}
+        good = await emulator.client.post(LOGIN + "multiaccount_import", params=query(), json=body)
+        wrong = await emulator.call("multiaccount_import", body)
+        assert ((0, []), 10003) == (
+            (good.json()["ErrorCode"], good.json()["FailAccounts"]),
+            wrong.json()["ErrorCode"],
+        )
+
+    @pytest.mark.asyncio
+    async def test_a_bad_user_sig_refuses_an_account_import_unapplied(
+        self, emulator: Caller
+    ) -> None:
+        """A UserSig signed with another key: 70003, and no account is created."""
+        response = await emulator.client.post(
+            LOGIN + "multiaccount_import",
+            params=query(usersig=sign(secret_key=WRONG_SIGNING_KEY)),
+            json={"AccountList": [{"UserID": "a"}]},
+        )
+        accounts = await emulator.inspect("/accounts")
+        assert (70003, []) == (response.json()["ErrorCode"], accounts["accounts"])
+
+    @pytest.mark.asyncio
+    async def test_account_imports_have_their_own_limit_of_100_per_second(self) -> None:
+        """Under a 200 calls/s budget, 130 account calls at once: only 100 admitted."""
+        async with serving(make_config(calls_per_second=200)) as emulator:
+            bodies = [{"AccountList": [{"UserID": f"u{n}"}]} for n in range(130)]
+            responses = await asyncio.gather(
+                *(
+                    emulator.client.post(LOGIN + "multiaccount_import", params=query(), json=b)
+                    for b in bodies
+                )
+            )
+        codes = [r.json()["ErrorCode"] for r in responses]
+        assert (100, 30) == (codes.count(0), codes.count(rules.RATE_LIMITED))
+
+    @pytest.mark.asyncio
+    async def test_members_then_messages_then_unread_counts(self, emulator: Caller) -> None:
+        """The migration order over HTTP; get_group_member_info reads the result back."""
+        await emulator.client.post(
+            LOGIN + "multiaccount_import",
+            params=query(),
+            json={"AccountList": [{"UserID": "a"}, {"UserID": "b"}]},
+        )
+        await emulator.import_group("g", T0, Owner_Account="a")
+        joined = await emulator.ok(
+            "import_group_member",
+            {
+                "GroupId": "g",
+                "MemberList": [
+                    {"Member_Account": "a"},
+                    {"Member_Account": "b", "Role": "Admin", "JoinTime": T0 + 1},
+                ],
+            },
+        )
+        await emulator.import_messages("g", [message(T0 + 2), message(T0 + 3)])
+        await emulator.ok(
+            "set_unread_msg_num", {"GroupId": "g", "Member_Account": "b", "UnreadMsgNum": 1}
+        )
+        info = await emulator.ok("get_group_member_info", {"GroupId": "g", "Limit": 10})
+        members = await emulator.inspect("/groups/g/members")
+        assert (
+            [2, 1],
+            2,
+            [("a", "Owner", 2), ("b", "Admin", 1)],
+            [0, 1],
+        ) == (
+            [m["Result"] for m in joined["MemberList"]],
+            info["MemberNum"],
+            [(m["Member_Account"], m["Role"], m["MsgSeq"]) for m in info["MemberList"]],
+            [m["unread"] for m in members["members"]],
+        )
+
+    @pytest.mark.asyncio
+    async def test_more_members_than_one_call_takes_is_10005(self, emulator: Caller) -> None:
+        """21 members in one call where 20 is the maximum: 10005, nobody joins."""
+        await emulator.import_group("g", T0)
+        listing = [{"Member_Account": f"u{n}"} for n in range(21)]
+        answer = await emulator.ok("import_group_member", {"GroupId": "g", "MemberList": listing})
+        members = await emulator.inspect("/groups/g/members")
+        assert (10005, []) == (answer["ErrorCode"], members["members"])

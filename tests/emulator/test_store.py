@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,10 +11,14 @@ from service.emulator import rules
 from service.emulator.errors import ApiError
 from service.emulator.store import EmulatorStore, MessageResult
 from service.emulator.validation import (
+    AccountImport,
     GroupImportRequest,
     HistoryRequest,
+    MemberImport,
+    MemberImportRequest,
     MessageImport,
     MessageImportRequest,
+    UnreadRequest,
 )
 
 NOW = 1_700_000_000
@@ -382,3 +387,154 @@ class TestHistory:
             EmulatorStore().history(HistoryRequest("nope", number=1, max_seq=None, topic_id=None))
         expected = rules.GROUP_NOT_FOUND
         assert expected == caught.value.code
+
+
+def refusal(call: Any) -> tuple[int, str]:
+    with pytest.raises(ApiError) as caught:
+        call()
+    return caught.value.code, caught.value.info
+
+
+def accounts(*names: str) -> tuple[AccountImport, ...]:
+    return tuple(AccountImport(name, None, None) for name in names)
+
+
+def members(*entries: tuple[str, int | None], group_id: str = "g1", **kw: Any) -> Any:
+    return MemberImportRequest(
+        group_id=group_id,
+        members=tuple(
+            MemberImport(account, kw.get("role"), join_time, kw.get("unread"))
+            for account, join_time in entries
+        ),
+    )
+
+
+def with_members(*names: str) -> EmulatorStore:
+    store = EmulatorStore()
+    store.import_accounts(accounts(*names))
+    store.import_group(group_request(), now=NOW)
+    store.import_members(members(*((name, CREATED + 5) for name in names)), now=NOW)
+    return store
+
+
+class TestAccounts:
+    def test_accounts_are_created_and_updated(self):
+        """An account imported twice is one account, with its latest profile."""
+        store = EmulatorStore()
+        store.import_accounts(accounts("a"))
+        failed = store.import_accounts((AccountImport("a", "Nick", None), *accounts("b")))
+        assert ([], ["a", "b"], "Nick") == (
+            failed,
+            [a.user_id for a in store.accounts()],
+            store.accounts()[0].nick,
+        )
+
+    def test_refused_and_over_limit_accounts_are_listed_as_failed(self):
+        """A refused account, one over 32 bytes and one over the plan's limit: FailAccounts."""
+        store = EmulatorStore(refused_accounts=["bad"], max_accounts=2)
+        failed = store.import_accounts(accounts("a", "bad", "x" * 33, "b", "c"))
+        assert (["bad", "x" * 33, "c"], 2) == (failed, len(store.accounts()))
+
+
+class TestMembers:
+    def test_the_owner_is_the_first_member(self):
+        """import_group with Owner_Account makes the owner a member, role Owner."""
+        store = EmulatorStore()
+        request = group_request()
+        owned = replace(request, profile={**request.profile, "Owner_Account": "boss"})
+        group = store.import_group(owned, now=NOW)
+        assert [("boss", "Owner")] == [(m.account, m.role) for m in group.members.values()]
+
+    def test_results_say_imported_already_a_member_or_failed(self):
+        """1 imported, 2 already a member, 0 for a JoinTime not after creation or not before now."""
+        store = with_members("a")
+        store.import_accounts(accounts("b", "c", "d"))
+        results = store.import_members(
+            members(("a", None), ("b", CREATED + 1), ("c", CREATED), ("d", NOW)), now=NOW
+        )
+        assert [2, 1, 0, 0] == results
+
+    def test_a_member_that_is_not_an_account_refuses_the_call(self):
+        """10019 for the whole call, naming the account; nobody joins."""
+        store = with_members("a")
+        store.import_accounts(accounts("b"))
+        code, info = refusal(
+            lambda: store.import_members(members(("b", None), ("ghost", None)), now=NOW)
+        )
+        assert (rules.ACCOUNT_NOT_FOUND, True, ["a"]) == (
+            code,
+            "'ghost'" in info,
+            list(store.group("g1").members),
+        )
+
+    def test_a_full_group_refuses_the_call(self):
+        """More members than MaxMemberCount: 10014 for the whole call."""
+        store = EmulatorStore()
+        store.import_accounts(accounts("a", "b", "c"))
+        request = group_request()
+        small = replace(request, profile={**request.profile, "MaxMemberCount": 2})
+        store.import_group(small, now=NOW)
+        code, _ = refusal(
+            lambda: store.import_members(members(("a", None), ("b", None), ("c", None)), now=NOW)
+        )
+        assert rules.GROUP_FULL == code
+
+    def test_a_missing_group_is_10010(self):
+        """Members of a group that does not exist: 10010."""
+        store = EmulatorStore()
+        store.import_accounts(accounts("a"))
+        code, _ = refusal(lambda: store.import_members(members(("a", None)), now=NOW))
+        assert rules.GROUP_NOT_FOUND == code
+
+
+class TestUnreadCounts:
+    def test_a_message_import_resets_every_unread_count(self):
+        """Unread counts set before a message import are 0 after it."""
+        store = with_members("a")
+        store.import_messages(batch(msg(CREATED + 10), msg(CREATED + 11)), now=NOW)
+        store.set_unread(UnreadRequest("g1", "a", 2))
+        store.import_messages(batch(msg(CREATED + 12)), now=NOW)
+        group = store.group("g1")
+        assert 0 == group.unread(group.members["a"])
+
+    def test_unread_counts_are_clamped_to_the_message_count(self):
+        """set_unread_msg_num and import_group_member both clamp to the messages held."""
+        store = with_members("a")
+        store.import_messages(batch(msg(CREATED + 10), msg(CREATED + 11)), now=NOW)
+        store.set_unread(UnreadRequest("g1", "a", 50))
+        store.import_accounts(accounts("b"))
+        store.import_members(members(("b", CREATED + 1), unread=9), now=NOW)
+        group = store.group("g1")
+        assert (2, 2) == (group.unread(group.members["a"]), group.unread(group.members["b"]))
+
+    def test_meeting_groups_ignore_unread_counts(self):
+        """set_unread_msg_num on a Meeting group answers OK and sets nothing."""
+        store = EmulatorStore()
+        store.import_accounts(accounts("a"))
+        store.import_group(group_request(group_type="Meeting"), now=NOW)
+        store.import_members(members(("a", CREATED + 1)), now=NOW)
+        store.import_messages(batch(msg(CREATED + 10)), now=NOW)
+        store.set_unread(UnreadRequest("g1", "a", 1))
+        group = store.group("g1")
+        assert 0 == group.unread(group.members["a"])
+
+    def test_a_non_member_is_refused(self):
+        """An unread count for an account that is not a member: refused (10007, unconfirmed)."""
+        store = with_members("a")
+        code, _ = refusal(lambda: store.set_unread(UnreadRequest("g1", "stranger", 1)))
+        assert rules.NOT_A_MEMBER == code
+
+    def test_recent_contact_flag_counts_except_for_community_groups(self):
+        """RecentContactFlag 1 updates conversations; a Community group does not support it."""
+        store = EmulatorStore()
+        store.import_group(group_request("g1"), now=NOW)
+        store.import_group(group_request("c1", "Community"), now=NOW)
+        for group_id in ("g1", "c1"):
+            request = MessageImportRequest(
+                group_id, None, (msg(CREATED + 10),), recent_contact=True
+            )
+            store.import_messages(request, now=NOW)
+        assert (1, 0) == (
+            store.group("g1").recent_contact_updates,
+            store.group("c1").recent_contact_updates,
+        )

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.domain.events import GroupMessage, GroupProfile
+from service.domain.events import Account, GroupMember, GroupMessage, GroupProfile
 from service.domain.recovery import HistoryEntry
+from service.domain.retry_policy import ErrorClass
 from service.emulator import zego_rules as zr
 from service.emulator.config import EmulatorConfig, FaultConfig
 from service.emulator.server import EmulatorServer
@@ -38,6 +39,8 @@ def zim_config(**overrides: Any) -> EmulatorConfig:
         "secret_key": SecretStr(SECRET_KEY),
         "zego_app_id": ZIM_APP_ID,
         "zego_server_secret": SecretStr(ZIM_SECRET),
+        # the users the tests name (others must go through UserRegister)
+        "zego_registered_users": ["owner", "leckie", "user-0", "a", "b"],
         **overrides,
     }
     return EmulatorConfig(**fields)
@@ -155,8 +158,12 @@ class TestSignature:
     async def test_a_replayed_nonce_is_a_signature_error(self, zim: ZimCaller) -> None:
         """The same signed query string twice: the second is refused (100000005)."""
         params = zim.params("CreateGroup")
-        first = await zim.client.post("/", params=params, json={"GroupId": "a", "GroupOwner": "o"})
-        second = await zim.client.post("/", params=params, json={"GroupId": "b", "GroupOwner": "o"})
+        first = await zim.client.post(
+            "/", params=params, json={"GroupId": "a", "GroupOwner": "owner"}
+        )
+        second = await zim.client.post(
+            "/", params=params, json={"GroupId": "b", "GroupOwner": "owner"}
+        )
         assert (0, zr.SIGNATURE_ERROR) == (first.json()["Code"], second.json()["Code"])
 
     async def test_unknown_action_is_a_parameter_error(self, zim: ZimCaller) -> None:
@@ -409,8 +416,48 @@ class TestAdapterAgainstEmulator:
                 failures.append((caught.value.code, caught.value.error_class.value))
             history = await provider.history("nope", None, before_seq=None, limit=20)
         assert [
-            (660500002, "permanent"),
+            (660500002, "account_missing"),
             (660600001, "group_missing"),
             (660400001, "permanent"),
         ] == failures
         assert False is history.group_exists
+
+    async def test_users_then_members_round_trip(self) -> None:
+        """UserRegister, CreateGroup, InviteUsersIntoGroup, then QueryGroupMemberList lists all."""
+        async with self.adapter() as (provider, _):
+            registered = await provider.import_accounts(
+                [Account(UserID="new-1"), Account(UserID="ghost"), Account(UserID="new-2")]
+            )
+            await provider.import_group(
+                GroupProfile(
+                    GroupId="g1",
+                    Type="Public",
+                    Name="club",
+                    Owner_Account="new-1",
+                    CreateTime=NOW_MS // 1000 - 7200,
+                )
+            )
+            joined = await provider.import_members(
+                "g1",
+                [GroupMember(Member_Account="new-2", JoinTime=NOW_MS // 1000 - 60)],
+                inviter="new-1",
+            )
+            listed = await provider.group_members("g1")
+        assert ([0, 2, 0], [0], ["new-1", "new-2"]) == (
+            [r.code for r in registered],
+            [r.code for r in joined],
+            [m.user_id for m in listed or []],
+        )
+
+    async def test_an_unregistered_invitee_waits_for_the_accounts(self) -> None:
+        """Inviting a user ZIM does not know: 660500002, an account that is missing (yet)."""
+        async with self.adapter() as (provider, _):
+            await provider.import_group(
+                GroupProfile(GroupId="g1", Type="Public", Name="club", Owner_Account="leckie")
+            )
+            with pytest.raises(PermanentProviderError) as caught:
+                await provider.import_members("g1", [GroupMember(Member_Account="stranger")])
+        assert (660500002, ErrorClass.ACCOUNT_MISSING) == (
+            caught.value.code,
+            caught.value.error_class,
+        )

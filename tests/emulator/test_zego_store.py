@@ -12,10 +12,18 @@ from service.emulator.zego_store import ZimStore
 from service.emulator.zego_validation import (
     parse_create_group,
     parse_import_message,
+    parse_invite_users,
     parse_query_messages,
+    parse_user_register,
 )
 
 NOW_MS = 1_700_000_000_000
+# the users the tests name, registered with ZIM from the start
+USERS = ("owner", "leckie", "u1", "u2")
+
+
+def new_store(**options: Any) -> ZimStore:
+    return ZimStore(registered_users=options.pop("registered_users", USERS), **options)
 
 
 def group_body(**fields: Any) -> dict[str, Any]:
@@ -37,7 +45,7 @@ def message_body(send_ms: int | None = NOW_MS - 10_000, **fields: Any) -> dict[s
 
 
 def store_with_group(**options: Any) -> ZimStore:
-    store = ZimStore(**options)
+    store = new_store(**options)
     store.create_group(parse_create_group(group_body()), now_ms=NOW_MS)
     return store
 
@@ -51,7 +59,7 @@ def refusal(call: Any) -> tuple[int, str]:
 class TestCreateGroup:
     def test_a_group_is_created_with_its_profile(self) -> None:
         """Owner, name, notice, avatar, members, attributes and creation time are kept."""
-        store = ZimStore()
+        store = new_store()
         request = parse_create_group(
             group_body(
                 GroupNotice="n",
@@ -62,12 +70,12 @@ class TestCreateGroup:
             )
         )
         group = store.create_group(request, now_ms=NOW_MS)
-        assert ("owner", "club", "n", "a", ("u1", "u2"), {"k": "v"}, NOW_MS - 5) == (
+        assert ("owner", "club", "n", "a", ["owner", "u1", "u2"], {"k": "v"}, NOW_MS - 5) == (
             group.owner,
             group.name,
             group.notice,
             group.avatar,
-            group.members,
+            list(group.members),
             group.attributes,
             group.create_time_ms,
         )
@@ -85,7 +93,7 @@ class TestCreateGroup:
         request = parse_create_group(group_body(CreateGroupTime=NOW_MS + 1))
         assert (
             zr.PARAMETER_ERROR
-            == refusal(lambda: ZimStore().create_group(request, now_ms=NOW_MS))[0]
+            == refusal(lambda: new_store().create_group(request, now_ms=NOW_MS))[0]
         )
 
     @pytest.mark.parametrize(
@@ -121,7 +129,12 @@ class TestCreateGroup:
                 Attributes=[{"Key": "k" * 16, "Value": "v" * 1024} for _ in range(10)],
             )
         )
-        assert "g" * 32 == ZimStore().create_group(request, now_ms=NOW_MS).group_id
+        assert (
+            "g" * 32
+            == new_store(registered_users=(*USERS, *(f"u{i}" for i in range(100))))
+            .create_group(request, now_ms=NOW_MS)
+            .group_id
+        )
 
 
 class TestImportMessage:
@@ -140,7 +153,7 @@ class TestImportMessage:
         request = parse_import_message(message_body(GroupId="nope"))
         assert (
             zr.GROUP_NOT_FOUND
-            == refusal(lambda: ZimStore().import_message(request, now_ms=NOW_MS))[0]
+            == refusal(lambda: new_store().import_message(request, now_ms=NOW_MS))[0]
         )
 
     def test_unregistered_sender_is_660500002_and_not_stored(self) -> None:
@@ -304,4 +317,85 @@ class TestHistory:
     def test_unknown_group_is_660600001(self) -> None:
         """History of a group that does not exist."""
         request = parse_query_messages({"GroupId": "nope", "Limit": 1, "Next": 0})
-        assert zr.GROUP_NOT_FOUND == refusal(lambda: ZimStore().history(request))[0]
+        assert zr.GROUP_NOT_FOUND == refusal(lambda: new_store().history(request))[0]
+
+
+class TestUsersAndMembers:
+    def test_registration_is_refused_for_configured_users_only(self) -> None:
+        """UserRegister registers users; one ZIM refuses is in ErrorList with SubCode 2."""
+        store = ZimStore(unregistered_users=["ghost"])
+        refused = store.register(
+            parse_user_register({"UserInfo": [{"UserId": "a"}, {"UserId": "ghost"}]})
+        )
+        assert ([("ghost", 2)], ["a"]) == (refused, store.users())
+
+    def test_an_unregistered_owner_cannot_create_a_group(self) -> None:
+        """CreateGroup names an owner ZIM does not know: 660500002, no group."""
+        store = ZimStore()
+        code, info = refusal(
+            lambda: store.create_group(parse_create_group(group_body()), now_ms=NOW_MS)
+        )
+        assert (zr.SENDER_NOT_REGISTERED, True, []) == (code, "'owner'" in info, store.groups())
+
+    def test_an_unregistered_sender_is_refused(self) -> None:
+        """A message from a user who never registered: 660500002."""
+        store = new_store(registered_users=("owner",))
+        store.create_group(parse_create_group(group_body()), now_ms=NOW_MS)
+        code, _ = refusal(
+            lambda: store.import_message(parse_import_message(message_body()), now_ms=NOW_MS)
+        )
+        assert zr.SENDER_NOT_REGISTERED == code
+
+    def test_invitees_join_with_their_entry_time(self) -> None:
+        """InviteUsersIntoGroup adds members; an entry time before the group is refused alone."""
+        store = new_store()
+        created = parse_create_group(group_body(CreateGroupTime=NOW_MS - 10))
+        store.create_group(created, now_ms=NOW_MS)
+        refused = store.invite(
+            parse_invite_users(
+                {
+                    "FromUserId": "owner",
+                    "GroupId": "g1",
+                    "GroupMemberInfos": [
+                        {"UserId": "u1", "EnterGroupTime": NOW_MS - 1},
+                        {"UserId": "u2", "EnterGroupTime": 1},
+                    ],
+                }
+            ),
+            now_ms=NOW_MS,
+        )
+        assert ([("u2", 2)], {"owner": NOW_MS - 10, "u1": NOW_MS - 1}) == (
+            refused,
+            store.group("g1").members,
+        )
+
+    def test_an_unregistered_invitee_refuses_the_call(self) -> None:
+        """One invitee ZIM does not know: 660500002 for the call, naming it."""
+        store = store_with_group()
+        request = parse_invite_users(
+            {"FromUserId": "owner", "GroupId": "g1", "UserIds": ["u1", "nobody"]}
+        )
+        code, info = refusal(lambda: store.invite(request, now_ms=NOW_MS))
+        assert (zr.SENDER_NOT_REGISTERED, True, ["owner"]) == (
+            code,
+            "'nobody'" in info,
+            list(store.group("g1").members),
+        )
+
+    def test_one_invitation_per_second_per_group(self) -> None:
+        """A second InviteUsersIntoGroup of one group within a second: code 7; after it: fine."""
+        store = store_with_group()
+        store.create_group(parse_create_group(group_body(GroupId="g2")), now_ms=NOW_MS)
+
+        def invite(group_id: str, user: str, at: int) -> object:
+            body = {"FromUserId": "owner", "GroupId": group_id, "UserIds": [user]}
+            return store.invite(parse_invite_users(body), now_ms=at)
+
+        invite("g1", "u1", NOW_MS)
+        code, _ = refusal(lambda: invite("g1", "u2", NOW_MS + 999))
+        invite("g2", "u2", NOW_MS + 999)
+        invite("g1", "u2", NOW_MS + 1_000)
+        assert (zr.CALLS_PER_SECOND_LIMIT, ["owner", "u1", "u2"]) == (
+            code,
+            list(store.group("g1").members),
+        )

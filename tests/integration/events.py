@@ -43,3 +43,32 @@ def message_record(
         "message": message,
     }
     return Out(settings.topics.messages, gid.encode(), json.dumps(value).encode())
+
+
+def account_record(settings: Settings, user: str, **fields: Any) -> Out:
+    value = {
+        "type": "account.import",
+        "event_id": f"it:account:{user}",
+        "account": {"UserID": user, **fields},
+    }
+    return Out(settings.topics.groups, user.encode(), json.dumps(value).encode())
+
+
+def member_record(settings: Settings, gid: str, user: str, **fields: Any) -> Out:
+    value = {
+        "type": "group.member.import",
+        "event_id": f"it:member:{gid}:{user}",
+        "group_id": gid,
+        "member": {"Member_Account": user, "JoinTime": BASE - 50, **fields},
+    }
+    return Out(settings.topics.messages, gid.encode(), json.dumps(value).encode())
+
+
+def unread_record(settings: Settings, gid: str, user: str, count: int) -> Out:
+    value = {
+        "type": "group.member.unread",
+        "event_id": f"it:unread:{gid}:{user}:{count}",
+        "group_id": gid,
+        "member": {"Member_Account": user, "UnreadMsgNum": count},
+    }
+    return Out(settings.topics.messages, gid.encode(), json.dumps(value).encode())

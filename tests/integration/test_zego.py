@@ -23,7 +23,13 @@ from service.settings import (
 )
 
 from .conftest import emulator_config
-from .events import group_record, message_record
+from .events import (
+    account_record,
+    group_record,
+    member_record,
+    message_record,
+    unread_record,
+)
 from .harness import Out, make_settings, produce, read_outcomes, running, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.emulator]
@@ -47,11 +53,15 @@ def zego_settings(bootstrap: str, provider_url: str, run_id: str) -> Settings:
 
 @pytest.fixture
 async def zim_emulator() -> AsyncIterator[EmulatorServer]:
-    """A fresh emulator with its ZIM endpoints configured and one unregistered user."""
+    """A fresh emulator with its ZIM endpoints configured and one user it refuses to register.
+
+    The owner and the senders of ``message_record`` are registered from the start.
+    """
     config = emulator_config(
         zego_app_id=ZIM_APP_ID,
         zego_server_secret=SecretStr(ZIM_SECRET),
         zego_unregistered_users=[UNREGISTERED],
+        zego_registered_users=[OWNER, "user-0", "user-1", "user-2"],
     )
     async with EmulatorServer(config) as server:
         yield server
@@ -281,7 +291,10 @@ class TestZegoRecovery:
             seed=20_260_101,
         )
         config = emulator_config(
-            zego_app_id=ZIM_APP_ID, zego_server_secret=SecretStr(ZIM_SECRET), faults=faults
+            zego_app_id=ZIM_APP_ID,
+            zego_server_secret=SecretStr(ZIM_SECRET),
+            zego_registered_users=[OWNER, "user-0", "user-1", "user-2"],
+            faults=faults,
         )
         async with EmulatorServer(config) as emulator:
             settings = zego_settings(bootstrap, emulator.url, run_id)
@@ -299,3 +312,38 @@ class TestZegoRecovery:
         ]
         assert {"imported"} == {o["status"] for o in outcomes.values()}
         assert stats["faults"].get("applied_then_reset", 0) > 0, stats
+
+
+class TestZimStages:
+    async def test_users_members_and_a_clear_refusal_of_unread_counts(
+        self, kafka_broker: EmbeddedBroker, zim_emulator: EmulatorServer, run_id: str
+    ) -> None:
+        """UserRegister, then 150 members invited in two calls a second apart (never code 7).
+
+        The user ZIM refuses to register fails alone; an unread count fails with code 2 and no
+        call.
+        """
+        bootstrap = kafka_broker.bootstrap_servers
+        settings = zego_settings(bootstrap, zim_emulator.url, run_id)
+        users = [f"member-{n}" for n in range(150)]
+        records = [account_record(settings, user) for user in [*users, UNREGISTERED]]
+        records.append(zim_group(settings, "zs"))
+        records += [member_record(settings, "zs", user) for user in users]
+        records.append(unread_record(settings, "zs", "member-0", 2))
+        async with running(settings):
+            await produce(bootstrap, records)
+            outcomes = await outcomes_by_event(bootstrap, settings, len(records))
+        stats = await zim_stats(zim_emulator)
+        async with httpx.AsyncClient() as client:
+            members = (
+                await client.get(f"{zim_emulator.url}/_emulator/zim/groups/zs/members")
+            ).json()["members"]
+        failed = {e: o["error_code"] for e, o in outcomes.items() if o["status"] != "imported"}
+        assert {f"it:account:{UNREGISTERED}": 2, "it:unread:zs:member-0:2": 2} == failed
+        invites = stats["calls"]["InviteUsersIntoGroup"]
+        # a call refused for an invitee not registered yet (660500002) waits and goes again
+        assert (151, 2, 0) == (
+            len(members),  # the owner and the 150
+            invites.get("0"),
+            invites.get("7", 0),
+        )

@@ -18,19 +18,22 @@ from service.domain.recovery import HistoryEntry
 from service.embedded_broker import EmbeddedBroker
 from service.emulator.config import EmulatorConfig
 from service.emulator.server import EmulatorServer
-from service.providers.base import HistoryPage
+from service.providers.base import HistoryPage, MemberInfo
 from service.providers.factory import build_provider
 from service.providers.ratelimit import RateLimiter
 from service.settings import Settings
 from service.tools.local_stack import settings_env
 from service.tools.verify import (
     GroupCheck,
+    GroupSide,
     ImportedMessage,
     IssueKind,
     check_group,
     compare,
+    compare_members,
     fetch_history,
     imported_messages,
+    sides,
     verify_outcomes,
 )
 from tests.integration.events import BASE, group_record, message_record
@@ -245,7 +248,7 @@ class TestHistoryAtTheEmulator:
                 ImportedMessage(f"e{n}", "g", r.msg_seq or 0, r.msg_time, "t", 0, n)
                 for n, r in enumerate(results)
             ]
-            check = await check_group(provider, RateLimiter(1000), "g", imported)
+            check = await check_group(provider, RateLimiter(1000), "g", GroupSide(imported))
         assert [(M, 4, True)] == [
             (i.kind, i.msg_seq, "IsPlaceMsg 2" in i.detail) for i in check.issues
         ]
@@ -321,3 +324,76 @@ class TestAgainstTheEmulator:
             (i.kind, i.group_id, i.msg_seq, i.event_id) for i in report.issues
         ]
         assert 1 == await run_cli(settings)
+
+
+def stage_outcome(kind: str, event: str, user: str, offset: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": f"{kind}.result",
+        "event_id": event,
+        "group_id": "g",
+        "user_id": user,
+        "status": "imported",
+        "source": {"topic": "messages", "partition": 0, "offset": offset},
+        **fields,
+    }
+
+
+def history_of(count: int) -> list[HistoryEntry]:
+    return [HistoryEntry("u", 1000 + n, n, n, 1000 + n) for n in range(count, 0, -1)]
+
+
+class TestMembersAndUnread:
+    def members_check(
+        self, outcomes: list[dict[str, Any]], listed: list[MemberInfo], history: int
+    ) -> GroupCheck:
+        side = sides(outcomes)["g"]
+        check = GroupCheck("g", len(side.messages))
+        compare_members(
+            check, side.members, side.unread, listed, history_of(history), side.messages
+        )
+        return check
+
+    def test_an_imported_member_absent_at_the_provider_is_missing(self) -> None:
+        """A member outcome says imported; the provider's list lacks it: missing, naming it."""
+        outcomes = [
+            stage_outcome("group.member.import", "m1", "a", 1),
+            stage_outcome("group.member.import", "m2", "b", 2),
+        ]
+        check = self.members_check(outcomes, [MemberInfo("a", read_seq=0)], 0)
+        assert [(M, "m2", True)] == [
+            (i.kind, i.event_id, "member b" in i.detail) for i in check.issues
+        ]
+
+    def test_the_last_unread_count_set_is_expected_clamped_to_the_messages(self) -> None:
+        """Counts 9 then 2 for a member of a 5-message group: 2 expected (and 9 would be 5)."""
+        outcomes = [
+            stage_outcome("group.member.import", "m1", "a", 1),
+            stage_outcome("group.member.unread", "u1", "a", 2, unread_msg_num=9),
+            stage_outcome("group.member.unread", "u2", "a", 3, unread_msg_num=2),
+        ]
+        right = self.members_check(outcomes, [MemberInfo("a", read_seq=3)], 5)
+        wrong = self.members_check(outcomes, [MemberInfo("a", read_seq=0)], 5)
+        assert ([], [(X, "u2")], 1) == (
+            right.issues,
+            [(i.kind, i.event_id) for i in wrong.issues],
+            right.unread_checked,
+        )
+
+    def test_a_message_imported_after_the_count_makes_it_zero(self) -> None:
+        """A later message in the partition resets unread counts: 0 is expected, not 3."""
+        outcomes = [
+            stage_outcome("group.member.import", "m1", "a", 1),
+            stage_outcome("group.member.unread", "u1", "a", 2, unread_msg_num=3),
+            outcome(1, 1, offset=5),
+        ]
+        check = self.members_check(outcomes, [MemberInfo("a", read_seq=1)], 1)
+        assert [] == check.issues
+
+    def test_a_provider_without_unread_counts_is_not_asked_for_them(self) -> None:
+        """ZIM lists members without a read seq: membership is checked, unread counts are not."""
+        outcomes = [
+            stage_outcome("group.member.import", "m1", "a", 1),
+            stage_outcome("group.member.unread", "u1", "a", 2, unread_msg_num=3),
+        ]
+        check = self.members_check(outcomes, [MemberInfo("a")], 4)
+        assert ([], 0) == (check.issues, check.unread_checked)

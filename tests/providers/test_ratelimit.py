@@ -232,3 +232,42 @@ class TestShareTable:
         """Five replicas: two hold 3 indices (49 calls/s), three hold 2 (32.67 calls/s)."""
         lines = format_share_table(share_table(12, 196.0)).splitlines()
         assert " 5 replicas: 2 x 49.00 + 3 x 32.67 = 196.00" == lines[4]
+
+
+class TestNarrowerLimits:
+    async def test_an_api_with_a_lower_documented_limit_takes_its_share(self):
+        """multiaccount_import at 100 of 200 calls/s: half of this replica's rate, always."""
+        clock = FakeClock()
+        budgets = ApiBudgets(196, api_shares={"multiaccount_import": 0.5}, clock=clock)
+        await budgets.acquire("multiaccount_import")
+        first = budgets.delay("multiaccount_import")
+        other = budgets.delay("import_group_msg")
+        budgets.set_rate(98)
+        clock.now += 1
+        await budgets.acquire("multiaccount_import")
+        assert (round(1 / 98, 6), 0.0, round(1 / 49, 6)) == (
+            round(first, 6),
+            round(max(0.0, other - 1 / 196), 6),
+            round(budgets.delay("multiaccount_import"), 6),
+        )
+
+    async def test_a_per_group_limit_spaces_one_groups_calls_and_not_the_others(self):
+        """InviteUsersIntoGroup at 1 call/s per group: g1 waits a second, g2 may call now."""
+        clock = FakeClock()
+        budgets = ApiBudgets(1000, per_key={"InviteUsersIntoGroup": 1.0}, clock=clock)
+        await budgets.acquire("InviteUsersIntoGroup", "g1")
+        clock.now += 0.01
+        assert (True, 0.0) == (
+            0.98 < budgets.delay("InviteUsersIntoGroup", "g1") <= 1.0,
+            budgets.delay("InviteUsersIntoGroup", "g2"),
+        )
+
+    async def test_a_per_group_limit_counts_from_when_the_call_leaves(self):
+        """A call that waited on the shared budget counts on its group's limiter from leaving."""
+        clock = FakeClock()
+        keyed = RateLimiter(1.0, clock=clock)
+        keyed.grant()
+        clock.now += 0.6  # waited on the shared budget
+        keyed.restamp()
+        clock.now += 0.5
+        assert round(keyed.delay(), 6) == 0.5

@@ -1,13 +1,14 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
 import json
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.domain.events import GroupMessage, GroupProfile
+from service.domain.events import Account, GroupMember, GroupMessage, GroupProfile
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import Rules
 from service.errors import (
@@ -461,6 +462,179 @@ class TestRules:
 
     def test_api_names_are_tencents(self):
         """Metric labels and budget keys use Tencent's own API names."""
-        assert ApiNames("import_group", "import_group_msg", "group_msg_get_simple") == (
-            provider(lambda r: ok()).api_names
+        assert ApiNames(
+            "import_group",
+            "import_group_msg",
+            "group_msg_get_simple",
+            import_accounts="multiaccount_import",
+            import_members="import_group_member",
+            set_unread="set_unread_msg_num",
+            members="get_group_member_info",
+        ) == (provider(lambda r: ok()).api_names)
+
+
+def recording(
+    *answers: httpx.Response,
+) -> tuple[list[httpx.Request], Callable[[httpx.Request], httpx.Response]]:
+    seen: list[httpx.Request] = []
+    queue = list(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return seen, handler
+
+
+class TestAccounts:
+    async def test_multiaccount_import_posts_the_account_list_to_the_login_service(self):
+        """AccountList with UserID, Nick and FaceUrl as given, to im_open_login_svc."""
+        seen, handler = recording(ok())
+        accounts = [Account(UserID="leckie", Nick="L"), Account(UserID="peter")]
+        results = await provider(handler).import_accounts(accounts)
+        assert (
+            "/v4/im_open_login_svc/multiaccount_import",
+            {"AccountList": [{"UserID": "leckie", "Nick": "L"}, {"UserID": "peter"}]},
+            [0, 0],
+        ) == (
+            seen[0].url.path,
+            json.loads(seen[0].content),
+            [r.code for r in results],
         )
+
+    async def test_fail_accounts_fail_alone(self):
+        """One account of 100 in FailAccounts: that one fails (70402), the 99 others do not."""
+        accounts = [Account(UserID=f"u{n}") for n in range(100)]
+        _, handler = recording(ok(FailAccounts=["u42"]))
+        results = await provider(handler).import_accounts(accounts)
+        assert ([42], 70402) == (
+            [n for n, r in enumerate(results) if r.code],
+            results[42].code,
+        )
+
+    async def test_an_unreadable_fail_accounts_is_ambiguous(self):
+        """FailAccounts that is not a list of UserIDs: the answer cannot be read."""
+        _, handler = recording(ok(FailAccounts="u1"))
+        with pytest.raises(AmbiguousProviderError, match="FailAccounts"):
+            await provider(handler).import_accounts([Account(UserID="u1")])
+
+    @pytest.mark.parametrize(
+        ("code", "error_class"),
+        [
+            (70402, ErrorClass.PERMANENT),
+            (70398, ErrorClass.PERMANENT),
+            (70500, ErrorClass.RETRY),
+            (70169, ErrorClass.RETRY),
+            (70107, ErrorClass.ACCOUNT_MISSING),
+            (10019, ErrorClass.ACCOUNT_MISSING),
+            (10014, ErrorClass.PERMANENT),
+            (70003, ErrorClass.CONFIGURATION),
+        ],
+    )
+    def test_account_codes_are_not_taken_for_user_sig_codes(
+        self, code: int, error_class: ErrorClass
+    ):
+        """700xx account codes have their own class; other 700xx stay UserSig refusals."""
+        assert error_class == classify(code)
+
+
+class TestMembers:
+    async def test_import_group_member_sends_the_members_and_reads_each_result(self):
+        """Result 1 imported, 2 already a member (imported), 0 failed with 10004."""
+        seen, handler = recording(
+            ok(
+                MemberList=[
+                    {"Member_Account": "b", "Result": 2},
+                    {"Member_Account": "a", "Result": 1},
+                    {"Member_Account": "c", "Result": 0},
+                ]
+            )
+        )
+        members = [
+            GroupMember(Member_Account="a", Role="Admin", JoinTime=1000),
+            GroupMember(Member_Account="b"),
+            GroupMember(Member_Account="c", UnreadMsgNum=3),
+        ]
+        results = await provider(handler).import_members("g-1", members)
+        assert (
+            "/v4/group_open_http_svc/import_group_member",
+            {
+                "GroupId": "g-1",
+                "MemberList": [
+                    {"Member_Account": "a", "Role": "Admin", "JoinTime": 1000},
+                    {"Member_Account": "b"},
+                    {"Member_Account": "c", "UnreadMsgNum": 3},
+                ],
+            },
+            [(0, False), (0, True), (10004, False)],
+        ) == (
+            seen[0].url.path,
+            json.loads(seen[0].content),
+            [(r.code, r.already_member) for r in results],
+        )
+
+    async def test_an_answer_missing_a_member_cannot_be_read(self):
+        """A member without a Result in the answer: ambiguous (importing again is safe)."""
+        _, handler = recording(ok(MemberList=[{"Member_Account": "a", "Result": 1}]))
+        members = [GroupMember(Member_Account="a"), GroupMember(Member_Account="b")]
+        with pytest.raises(AmbiguousProviderError, match="'b'"):
+            await provider(handler).import_members("g-1", members)
+
+    @pytest.mark.parametrize(
+        ("code", "error_class"),
+        [
+            (10010, ErrorClass.GROUP_MISSING),
+            (10019, ErrorClass.ACCOUNT_MISSING),
+            (10014, ErrorClass.PERMANENT),
+            (10007, ErrorClass.PERMANENT),
+        ],
+    )
+    async def test_whole_call_refusals_keep_their_class(self, code: int, error_class: ErrorClass):
+        """10010 waits for the group, 10019 for accounts, 10014 and 10007 fail."""
+        _, handler = recording(fail(code))
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(handler).import_members("g-1", [GroupMember(Member_Account="a")])
+        assert (code, error_class) == (caught.value.code, caught.value.error_class)
+
+    async def test_set_unread_msg_num_names_one_member(self):
+        """GroupId, Member_Account and UnreadMsgNum to set_unread_msg_num."""
+        seen, handler = recording(ok())
+        await provider(handler).set_unread("g-1", "a", 5)
+        assert (
+            "/v4/group_open_http_svc/set_unread_msg_num",
+            {"GroupId": "g-1", "Member_Account": "a", "UnreadMsgNum": 5},
+        ) == (seen[0].url.path, json.loads(seen[0].content))
+
+    async def test_get_group_member_info_pages_until_every_member_is_read(self):
+        """Limit/Offset pages until MemberNum members are read: role, join time, read seq."""
+        first = [{"Member_Account": f"m{n}", "Role": "Member", "MsgSeq": n} for n in range(100)]
+        second = [{"Member_Account": "last", "Role": "Admin", "JoinTime": 5, "MsgSeq": 9}]
+        seen, handler = recording(
+            ok(MemberNum=101, MemberList=first), ok(MemberNum=101, MemberList=second)
+        )
+        members = await provider(handler).group_members("g-1")
+        assert members is not None
+        assert ([0, 100], 101, ("last", "Admin", 5, 9)) == (
+            [json.loads(r.content)["Offset"] for r in seen],
+            len(members),
+            (members[-1].user_id, members[-1].role, members[-1].join_time, members[-1].read_seq),
+        )
+
+
+class TestRecentContactFlag:
+    async def test_the_flag_is_sent_when_asked_and_by_the_default_setting(self):
+        """1 from the event or the setting sends RecentContactFlag 1; 0 sends nothing."""
+        seen, handler = recording(ok(ImportMsgResult=[{"MsgSeq": 1, "MsgTime": 1, "Result": 0}]))
+        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        flagged = TencentProvider(
+            client,
+            base_url="https://x",
+            sdk_app_id=1,
+            admin_identifier="administrator",
+            user_sig=UserSigCache(sdk_app_id=1, identifier="administrator", secret_key=KEY),
+            recent_contact_flag=1,
+        )
+        await flagged.import_messages("g", None, [message(1)])
+        await flagged.import_messages("g", None, [message(2)], recent_contact=0)
+        await provider(handler).import_messages("g", None, [message(3)], recent_contact=1)
+        assert [1, None, 1] == [json.loads(r.content).get("RecentContactFlag") for r in seen]

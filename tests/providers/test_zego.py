@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.domain.events import GroupMessage, GroupProfile, InputRecord
+from service.domain.events import Account, GroupMember, GroupMessage, GroupProfile, InputRecord
 from service.domain.recovery import HistoryIndex, Verdict, match_pending
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import (
@@ -286,7 +286,7 @@ class TestErrors:
             (7, RetryableProviderError, ErrorClass.THROTTLED),
             (660300005, RetryableProviderError, ErrorClass.THROTTLED),
             (660400001, PermanentProviderError, ErrorClass.PERMANENT),
-            (660500002, PermanentProviderError, ErrorClass.PERMANENT),
+            (660500002, PermanentProviderError, ErrorClass.ACCOUNT_MISSING),
             (660600001, PermanentProviderError, ErrorClass.GROUP_MISSING),
             (100000004, RetryableProviderError, ErrorClass.RESIGN),
             (100000005, ConfigurationError, ErrorClass.CONFIGURATION),
@@ -318,6 +318,10 @@ class TestErrors:
             "not registered" in info,
             "660500002" in info,
         )
+
+    def test_an_unregistered_user_waits_for_the_accounts_import(self) -> None:
+        """660500002 is an account that does not exist yet: wait while accounts are imported."""
+        assert ErrorClass.ACCOUNT_MISSING == classify(660500002)
 
     async def test_missing_group_names_the_group(self) -> None:
         """660600001: the group is named, and the engine waits for it (GROUP_MISSING)."""
@@ -669,9 +673,15 @@ class TestRules:
 
     def test_api_names_are_zims(self) -> None:
         """Metric labels and budget keys use ZIM's own API names."""
-        assert ApiNames("CreateGroup", "ImportGroupMsg", "QueryGroupMsg") == (
-            provider(Recorder(ok())).api_names
-        )
+        assert ApiNames(
+            "CreateGroup",
+            "ImportGroupMsg",
+            "QueryGroupMsg",
+            import_accounts="UserRegister",
+            import_members="InviteUsersIntoGroup",
+            set_unread="-",
+            members="QueryGroupMemberList",
+        ) == (provider(Recorder(ok())).api_names)
 
 
 class TestAnswers:
@@ -745,3 +755,66 @@ class TestRecoveryOfIdenticalMessages:
         assert [(Verdict.PRESENT, 9), (Verdict.ABSENT, None)] == [
             (m.verdict, m.entry.msg_seq if m.entry else None) for m in matching.matches
         ]
+
+
+class TestUsersAndMembers:
+    async def test_user_register_maps_accounts_and_reads_the_error_list(self) -> None:
+        """UserId/UserName/UserAvatar out; the one user in ErrorList fails with its SubCode."""
+        recorder = Recorder(ok(ErrorList=[{"UserId": "u2", "SubCode": 660700001}]))
+        accounts = [
+            Account(UserID="u1", Nick="One", FaceUrl="https://a/1.png"),
+            Account(UserID="u2"),
+        ]
+        results = await provider(recorder).import_accounts(accounts)
+        assert (
+            "UserRegister",
+            {
+                "UserInfo": [
+                    {"UserId": "u1", "UserName": "One", "UserAvatar": "https://a/1.png"},
+                    {"UserId": "u2"},
+                ]
+            },
+            [0, 660700001],
+        ) == (recorder.query()["Action"], recorder.body(), [r.code for r in results])
+
+    async def test_invite_users_sends_enter_times_in_ms_in_the_owners_name(self) -> None:
+        """GroupMemberInfos with EnterGroupTime = JoinTime * 1000; FromUserId is the owner."""
+        recorder = Recorder(ok())
+        members = [
+            GroupMember(Member_Account="a", JoinTime=1_600_000_000, Role="Admin"),
+            GroupMember(Member_Account="b"),
+        ]
+        results = await provider(recorder).import_members("g", members, inviter="owner")
+        assert (
+            "InviteUsersIntoGroup",
+            {
+                "FromUserId": "owner",
+                "GroupId": "g",
+                "GroupMemberInfos": [
+                    {"UserId": "a", "EnterGroupTime": 1_600_000_000_000},
+                    {"UserId": "b"},
+                ],
+            },
+            [0, 0],
+        ) == (recorder.query()["Action"], recorder.body(), [r.code for r in results])
+
+    async def test_without_a_known_owner_the_first_member_invites(self) -> None:
+        """The group's owner is not known here: the first invited member is the FromUserId."""
+        recorder = Recorder(ok())
+        await provider(recorder).import_members("g", [GroupMember(Member_Account="a")])
+        assert "a" == recorder.body()["FromUserId"]
+
+    async def test_unread_counts_are_refused_without_a_call(self) -> None:
+        """ZIM has no unread-count API: code 2, no request."""
+        recorder = Recorder(ok())
+        with pytest.raises(PermanentProviderError) as caught:
+            await provider(recorder).set_unread("g", "a", 3)
+        assert (2, []) == (caught.value.code, recorder.requests)
+
+    def test_per_group_and_per_api_limits_are_declared(self) -> None:
+        """InviteUsersIntoGroup 1 call/s per group, UserRegister 20 calls/s for the app."""
+        limits = provider(Recorder(ok())).call_limits
+        assert ({"InviteUsersIntoGroup": 1.0}, {"UserRegister": 20.0}) == (
+            dict(limits.per_group),
+            dict(limits.per_api),
+        )

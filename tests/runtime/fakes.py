@@ -7,7 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from service.domain.events import GroupMessage, GroupProfile, InputRecord, OutcomeEvent
+from service.domain.events import (
+    Account,
+    GroupMember,
+    GroupMessage,
+    GroupProfile,
+    InputRecord,
+    OutcomeEvent,
+)
 from service.domain.recovery import Candidate, HistoryEntry
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import Rules
@@ -17,7 +24,16 @@ from service.errors import (
     PermanentProviderError,
     ProviderError,
 )
-from service.providers.base import ApiNames, GroupResult, HistoryPage, MessageResult
+from service.providers.base import (
+    AccountResult,
+    ApiNames,
+    CallLimits,
+    GroupResult,
+    HistoryPage,
+    MemberInfo,
+    MemberResult,
+    MessageResult,
+)
 
 
 class FakeProvider:
@@ -25,9 +41,20 @@ class FakeProvider:
 
     name = "fake"
     messages_per_call = 7
+    accounts_per_call = 100
+    members_per_call = 20
     group_missing_code = 10010
     rules = Rules()
-    api_names = ApiNames("import_group", "import_group_msg", "group_msg_get_simple")
+    api_names = ApiNames(
+        "import_group",
+        "import_group_msg",
+        "group_msg_get_simple",
+        import_accounts="multiaccount_import",
+        import_members="import_group_member",
+        set_unread="set_unread_msg_num",
+        members="get_group_member_info",
+    )
+    call_limits = CallLimits()
 
     def __init__(self, latency: float = 0.0) -> None:
         self.groups: set[str] = set()
@@ -44,6 +71,15 @@ class FakeProvider:
         self.malformed_next = 0  # answers the adapter cannot read (raises outside ProviderError)
         self.malformed_after_store = False  # the unreadable answer came after the call was applied
         self.group_failures: list[ProviderError] = []  # raised by the next group imports
+        self.accounts: set[str] = set()
+        self.refuse_accounts: set[str] = set()  # listed as failed in an accounts call
+        self.members: dict[str, dict[str, GroupMember]] = {}
+        self.refuse_members: set[str] = set()  # Result 0 in a members call
+        self.require_accounts = False  # members must be accounts (else the call fails, 10019)
+        self.unread: dict[tuple[str, str], int] = {}
+        # (kind, group or "", what the call held) in call order, for order assertions
+        self.journal: list[tuple[str, str, tuple[str, ...]]] = []
+        self.recent_contact: list[int | None] = []
 
     async def import_group(self, group: GroupProfile) -> GroupResult:
         self.calls.append(("import_group", group.GroupId, 0))
@@ -58,10 +94,72 @@ class FakeProvider:
         self.messages[group.GroupId] = []
         return GroupResult(group.GroupId)
 
+    async def import_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        self.calls.append(("multiaccount_import", "", len(accounts)))
+        self.journal.append(("accounts", "", tuple(a.UserID for a in accounts)))
+        await asyncio.sleep(self.latency)
+        if self.failures:
+            raise self.failures.pop(0)
+        results = []
+        for account in accounts:
+            if account.UserID in self.refuse_accounts:
+                results.append(AccountResult(70402, "listed in FailAccounts"))
+                continue
+            self.accounts.add(account.UserID)
+            results.append(AccountResult(0))
+        return results
+
+    async def import_members(
+        self, group_id: str, members: Sequence[GroupMember], *, inviter: str | None = None
+    ) -> list[MemberResult]:
+        self.calls.append(("import_group_member", group_id, len(members)))
+        self.journal.append(("members", group_id, tuple(m.Member_Account for m in members)))
+        await asyncio.sleep(self.latency)
+        if self.failures:
+            raise self.failures.pop(0)
+        if group_id not in self.groups:
+            raise PermanentProviderError(10010, "group does not exist", ErrorClass.GROUP_MISSING)
+        missing = [m.Member_Account for m in members if m.Member_Account not in self.accounts]
+        if self.require_accounts and missing:
+            raise PermanentProviderError(
+                10019, f"account {missing[0]} does not exist", ErrorClass.ACCOUNT_MISSING
+            )
+        held = self.members.setdefault(group_id, {})
+        results = []
+        for member in members:
+            if member.Member_Account in self.refuse_members:
+                results.append(MemberResult(10004, info="Result 0"))
+            elif member.Member_Account in held:
+                results.append(MemberResult(0, already_member=True))
+            else:
+                held[member.Member_Account] = member
+                results.append(MemberResult(0))
+        return results
+
+    async def set_unread(self, group_id: str, member_account: str, count: int) -> None:
+        self.calls.append(("set_unread_msg_num", group_id, 1))
+        self.journal.append(("unread", group_id, (member_account,)))
+        await asyncio.sleep(self.latency)
+        if self.failures:
+            raise self.failures.pop(0)
+        if group_id not in self.groups:
+            raise PermanentProviderError(10010, "group does not exist", ErrorClass.GROUP_MISSING)
+        self.unread[(group_id, member_account)] = min(count, len(self.messages[group_id]))
+
+    async def group_members(self, group_id: str) -> list[MemberInfo] | None:
+        return [MemberInfo(name) for name in self.members.get(group_id, {})]
+
     async def import_messages(
-        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+        self,
+        group_id: str,
+        topic_id: str | None,
+        messages: Sequence[GroupMessage],
+        *,
+        recent_contact: int | None = None,
     ) -> list[MessageResult]:
         self.calls.append(("import_group_msg", group_id, len(messages)))
+        self.journal.append(("messages", group_id, tuple(str(m.Random) for m in messages)))
+        self.recent_contact.append(recent_contact)
         await asyncio.sleep(self.latency)
         if self.failures:
             raise self.failures.pop(0)

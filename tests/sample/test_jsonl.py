@@ -151,24 +151,31 @@ class TestShippedExportRouting:
     """Every kind of record in the shipped export is routed as the contract says."""
 
     def test_every_record_kind_is_routed(self, sample_records: list[RawRecord]) -> None:
-        """Groups to the groups topic; messages and everything else to the messages topic."""
+        """Accounts and groups to the groups topic; the rest to the messages topic."""
         expected = {
+            ("account", "groups"): 141,
             ("group", "groups"): 62,
             ("message", "messages"): 6009 + 1,  # plus the message without event_id
-            ("other", "messages"): 3,
+            ("other", "messages"): 845 + 844 + 3,  # members, unread counts, and junk
         }
         assert expected == Counter((record.kind, record.topic) for record in sample_records)
 
     def test_every_event_is_keyed_by_its_group(self, sample_records: list[RawRecord]) -> None:
-        """Each event's key is its GroupId (group.import) or group_id (messages)."""
+        """Each event's key: its UserID (accounts), GroupId (groups) or group_id (the rest)."""
         mismatched = []
         for record in sample_records:
-            if record.kind == "other":
+            try:
+                document = json.loads(record.value)
+            except ValueError:
                 continue
-            document = json.loads(record.value)
-            group_id = (
-                document["group"]["GroupId"] if record.kind == "group" else document["group_id"]
-            )
+            if not isinstance(document, dict) or "event_id" not in document:
+                continue
+            if record.kind == "account":
+                group_id = document["account"]["UserID"]
+            elif record.kind == "group":
+                group_id = document["group"]["GroupId"]
+            else:
+                group_id = document["group_id"]
             if record.key != group_id.encode():
                 mismatched.append(record.value[:80])
         expected: list[bytes] = []
@@ -177,4 +184,11 @@ class TestShippedExportRouting:
     def test_junk_keys(self, sample_records: list[RawRecord]) -> None:
         """Not-JSON and array lines have no key; the unknown type keeps its group_id."""
         expected = [None, None, b"g-0001"]
-        assert expected == [record.key for record in sample_records if record.kind == "other"]
+        assert expected == [
+            record.key
+            for record in sample_records
+            if record.kind == "other"
+            and not record.value.startswith(
+                (b'{"type":"group.member.import"', b'{"type":"group.member.unread"')
+            )
+        ]

@@ -43,10 +43,13 @@ class TestShippedFiles:
     def test_summary_states_the_counts(self) -> None:
         """The file's summary gives event counts, failures by code and dead letters."""
         expected = {
+            "account_events": 141,
             "group_events": 62,
+            "member_events": 845,
             "message_events": 6009,
-            "imported": 6060,
-            "failed_by_code": {"10004": 4, "10007": 3, "10010": 3, "80002": 1},
+            "unread_events": 844,
+            "imported": 7872,
+            "failed_by_code": {"10004": 7, "10007": 11, "10010": 9, "70402": 1, "80002": 1},
             "dead_letter": 4,
         }
         assert expected == json.loads(SAMPLE_EXPECTATIONS.read_text(encoding="utf-8"))["summary"]
@@ -76,5 +79,11 @@ class TestCommand:
         """--groups, --messages and --no-invalid shape the export."""
         main(["--out", str(tmp_path), "--groups", "3", "--messages", "20", "--no-invalid"])
         written = load_expectations(tmp_path / "sample_expectations.json")
-        expected = (23, 0)
-        assert expected == (len(written.events), written.dead_letter)
+        summary = json.loads((tmp_path / "sample_expectations.json").read_text("utf-8"))["summary"]
+        expected: tuple[int, int, int, dict[str, int]] = (3, 20, 0, {})
+        assert expected == (
+            summary["group_events"],
+            summary["message_events"],
+            written.dead_letter,
+            summary["failed_by_code"],
+        )

@@ -172,11 +172,11 @@ class TestDemoSettings:
 @pytest.mark.kafka
 class TestZegoDemo:
     async def test_a_small_export_into_zim_passes_every_check(self, tmp_path: Path) -> None:
-        """Provider zego: every event gets its ZIM outcome; the emulator holds what was imported."""
+        """Provider zego: every event of every stage gets its ZIM outcome; verify is clean."""
         records = generate_export(groups=3, messages=40)
         path = tmp_path / "zim.jsonl"
         write_jsonl(path, records)
-        wanted = zego_expectations(records, expectations(records))
+        wanted = zego_expectations(records)
         result = await run_demo(
             Console(file=io.StringIO(), width=120),
             export_path=path,
@@ -188,6 +188,12 @@ class TestZegoDemo:
         assert expected == result.mismatches
         # ZIM's own rules and codes: no Tencent code reaches a ZIM outcome
         assert {ZEGO_PARAMETER_ERROR} == set(result.failed_by_code)
+        assert result.verification is not None
+        assert (True, True, 5) == (
+            ZEGO_PARAMETER_ERROR in result.failed_by_code,
+            result.verification.clean,
+            len(result.by_stage),
+        )
 
 
 def without_groups(records: list[Record], group_ids: set[str]) -> list[Record]:
