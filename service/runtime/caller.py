@@ -110,7 +110,7 @@ class ProviderCaller:
         "_unanswered",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the budget, the policy and who to tell
         self,
         *,
         budgets: ApiBudgets,

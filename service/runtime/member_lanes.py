@@ -26,7 +26,7 @@ from service.domain.events import DetectedBy, GroupMember
 from service.domain.retry_policy import ErrorClass
 from service.domain.validation import Rules, ValidMemberImport, join_time_problem
 from service.providers.base import ChatProvider, MemberResult
-from service.runtime.caller import GaveUp, GroupMissing, ProviderCaller, Unsure
+from service.runtime.caller import GaveUp, GroupMissing, ProviderCaller, Refused, Unsure
 from service.runtime.group_waits import GroupWaits, WaitState
 from service.runtime.groups import GroupFacts
 from service.runtime.lanes import Lane
@@ -121,6 +121,9 @@ class MemberImports:
                     await self._import(lane, state, pending[middle:], owner)
                     return
                 await self._writer.fail(pending, result.code, result.info, result.detected_by)
+                return
+            if isinstance(result, Refused):  # pragma: no cover - only message calls are split
+                await self._writer.fail(pending, result.code, result.info)
                 return
             self._waits.seen(lane, state)
             await self._writer.publish(

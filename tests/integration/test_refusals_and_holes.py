@@ -24,7 +24,15 @@ from service.settings import Settings
 from .conftest import emulator_config
 from .events import group_record, message_record
 from .harness import Out, make_settings, produce, read_outcomes, running, wait_for
-from .test_zego import ZIM_APP_ID, ZIM_SECRET, zego_settings, zim_group, zim_messages, zim_stats
+from .test_zego import (
+    OWNER,
+    ZIM_APP_ID,
+    ZIM_SECRET,
+    zego_settings,
+    zim_group,
+    zim_messages,
+    zim_stats,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.emulator]
 
@@ -166,6 +174,7 @@ class TestRestartOverAMessageRefusedAlone:
             zego_app_id=ZIM_APP_ID,
             zego_server_secret=SecretStr(ZIM_SECRET),
             zego_unregistered_users=["ghost"],
+            zego_registered_users=[OWNER, "user-0", "user-1", "user-2"],
         )
         async with EmulatorServer(config) as emulator:
             settings = zego_settings(bootstrap, emulator.url, run_id)
@@ -192,7 +201,9 @@ class TestRestartOverAMessageRefusedAlone:
         assert [f"zhole #{n}" for n in range(COUNT) if n != BAD] == [
             m["body"]["Message"] for m in stored
         ]
-        assert {"0": COUNT - 1, "660500002": 1} == calls  # the first run's calls only
+        # the first run's calls only (the unregistered sender's call is tried again while
+        # accounts might still be imported; the second run sends nothing)
+        assert (COUNT - 1, True) == (calls.get("0"), calls.get("660500002", 0) >= 1)
 
 
 class TestRestartDeepInTheHistory:
