@@ -65,7 +65,13 @@ class Lane(Generic[K, S]):
         return taken
 
     def requeue(self, items: list[WorkItem]) -> None:
-        """Put ``items`` back at the head of the queue, in their order."""
+        """Put ``items`` back at the head of the queue, in their order.
+
+        Once the lane is abandoned they are dropped instead, like its queue: the partition's next
+        owner reads them again, and a queue nobody works on would count as queued for ever.
+        """
+        if self.abandoned:
+            return
         self.queue.extendleft(reversed(items))
         self._counts.queued += len(items)
 
