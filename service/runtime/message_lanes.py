@@ -21,12 +21,13 @@ from typing import Any
 import structlog
 
 from service.domain.batching import batch_size
-from service.domain.events import DetectedBy
+from service.domain.events import DetectedBy, GroupMessage
 from service.domain.recovery import HistoryIndex
 from service.domain.retry_policy import Action, ErrorClass, decide
+from service.errors import AmbiguousProviderError
 from service.metrics import Metrics
 from service.providers.base import ChatProvider, MessageResult
-from service.runtime.caller import Answered, GaveUp, GroupMissing, ProviderCaller, Unsure
+from service.runtime.caller import GaveUp, GroupMissing, ProviderCaller, Unsure
 from service.runtime.groups import GroupRegistry, GroupStatus
 from service.runtime.lanes import Lane
 from service.runtime.outcome_writer import OutcomeWriter
@@ -159,15 +160,13 @@ class MessageImports:
             messages = [item.event.message for item in pending]  # type: ignore[union-attr]
             result = await self._caller.call(
                 self._api,
-                partial(self._provider.import_messages, group_id, topic_id, messages),
+                partial(self._send, group_id, topic_id, messages),
                 lane,
                 pending,
                 unsure_on_ambiguous=True,
                 prepaid=prepaid,
             )
             prepaid = False
-            if isinstance(result, Answered) and len(result.value) != len(pending):
-                result = Unsure(0, "the answer does not list one result per message")
             if isinstance(result, Unsure):
                 state.needs_recovery = True  # the call may have been applied: check first
                 state.history = None
@@ -181,6 +180,15 @@ class MessageImports:
                 return
             await self._imported(state, group_id, pending, result.value)
             return
+
+    async def _send(
+        self, group_id: str, topic_id: str | None, messages: list[GroupMessage]
+    ) -> list[MessageResult]:
+        """One import call; an answer without one result per message may have been applied."""
+        results = await self._provider.import_messages(group_id, topic_id, messages)
+        if len(results) != len(messages):
+            raise AmbiguousProviderError(0, "the answer does not list one result per message")
+        return results
 
     async def _imported(
         self,
