@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The engine at awkward moments: answers that cannot be trusted, revocation at a full call cap."""
 
+import time
 from collections.abc import Sequence
 
 from service.domain.events import GroupMessage
@@ -13,7 +14,7 @@ from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
 
 from .fakes import FakeProvider, FakeSink
-from .test_engine import NOW, Feed, by_event, holding
+from .test_engine import HELD, NOW, Feed, by_event, holding
 
 
 class ShortAnswers(FakeProvider):
@@ -60,3 +61,17 @@ class TestAnswersOfTheWrongLength:
         ]
         assert 4 == len(imports)
         assert "one result per message" in outcomes["m:g1:0"].error_info
+
+
+class TestRevocationAtTheCallCap:
+    async def test_calls_waiting_for_a_place_in_flight_are_not_sent_once_revoked(self):
+        """At the in-flight cap, only the call on the wire finishes; the lanes behind it leave."""
+        provider, sink, feed = FakeProvider(latency=0.5), FakeSink(), Feed()
+        eng = fast_engine(provider, sink, max_in_flight=1)
+        for n in range(5):
+            eng.submit(feed.group(f"g{n}"))
+        assert await eng.wait_until(lambda: len(provider.calls) >= 1, 5)
+        started = time.monotonic()
+        await eng.release(HELD, timeout=30)
+        assert 1 == len(provider.calls)
+        assert time.monotonic() - started < 2
