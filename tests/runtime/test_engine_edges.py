@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from service.domain.events import GroupMessage
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
+from service.errors import AmbiguousProviderError
 from service.metrics import Metrics
 from service.providers.base import MessageResult
 from service.providers.ratelimit import ApiBudgets
@@ -75,3 +76,17 @@ class TestRevocationAtTheCallCap:
         await eng.release(HELD, timeout=30)
         assert 1 == len(provider.calls)
         assert time.monotonic() - started < 2
+
+
+class TestProbes:
+    async def test_the_provider_is_not_called_unreachable_once_nothing_waits_on_it(self):
+        """Calls that went unanswered say nothing about the provider once their work is gone."""
+        provider, sink, feed = FakeProvider(), FakeSink(), Feed()
+        eng = fast_engine(provider, sink)
+        eng.submit(feed.group("g1"))
+        assert await eng.wait_idle(5)
+        provider.failures = [AmbiguousProviderError(0, "timed out")] * 10_000
+        eng.submit(feed.message("g1", 0))
+        assert await eng.wait_until(lambda: eng.provider_unreachable, 5)
+        await eng.release(HELD, timeout=1)
+        assert (False, 0) == (eng.provider_unreachable, eng.buffered())
