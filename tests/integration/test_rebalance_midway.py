@@ -1,12 +1,14 @@
 # Copyright 2026 chat-import-service contributors
-"""Replicas stopped while a rebalance is under way: SIGTERM and kill -9 mid-revocation."""
+"""Rebalances at awkward moments: SIGTERM and kill -9 mid-revocation, a batch handed over late."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 import pytest
 
 from service.emulator.server import EmulatorServer
@@ -23,14 +25,17 @@ from .chaos import (
     shutdown,
     wait_until,
 )
-from .harness import make_settings, produce
+from .harness import make_settings, produce, running
 from .test_cluster import grace_period_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
+    from service.app import Service
+    from service.domain.ledger import TopicPartition
     from service.embedded_broker import EmbeddedBroker
+    from service.runtime.engine import Engine
 
 pytestmark = [pytest.mark.kafka, pytest.mark.emulator, pytest.mark.slow]
 
@@ -64,6 +69,56 @@ def revoking(child: ChildService, before: int) -> Callable[[], Awaitable[bool]]:
 def holds_partitions(child: ChildService) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return child.assignments() > 0
+
+    return check
+
+
+class HeldThreadHop:
+    """anyio's thread pool, made to hold the service's batch decoder until released."""
+
+    def __init__(self) -> None:
+        self.hold = False
+        self._holding = asyncio.Event()
+        self._released = asyncio.Event()
+        self._run_sync = anyio.to_thread.run_sync
+
+    async def run_sync(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        decoder = getattr(func, "__name__", "") == "_raw_batch"
+        if self.hold and decoder and not self._released.is_set():
+            self._holding.set()
+            await self._released.wait()
+        return await self._run_sync(func, *args, **kwargs)
+
+    async def holding(self) -> bool:
+        return self._holding.is_set()
+
+    def release(self) -> None:
+        self._released.set()
+
+
+def consumed(service: Service, topic: str, count: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        found = service.metrics.registry.get_sample_value(
+            "chat_import_records_consumed_total", {"topic": topic}
+        )
+        return (found or 0) >= count
+
+    return check
+
+
+def either(*conditions: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return any([await condition() for condition in conditions])
+
+    return check
+
+
+def came_back(engine: Engine, before: dict[TopicPartition, int]) -> Callable[[], Awaitable[bool]]:
+    """All of ``before``'s partitions held again, each in a newer generation."""
+
+    async def check() -> bool:
+        now = engine.generations()
+        return bool(before) and all(now.get(tp, 0) > gen for tp, gen in before.items())
 
     return check
 
@@ -158,3 +213,54 @@ class TestStoppedMidRebalance:
         assert a_stop[0] == 0
         assert a_stop[1] < grace_period_seconds()
         print(f"A stopped mid-revocation: exit {a_stop[0]} in {a_stop[1]:.1f} s")  # noqa: T201
+
+
+class TestBatchHandedOverLate:
+    async def test_a_batch_fetched_before_a_rebalance_and_handed_over_after_it_loses_nothing(
+        self, kafka_broker: EmbeddedBroker, run_id: str, monkeypatch: pytest.MonkeyPatch
+    ):
+        """The partition comes back to the same replica while a fetched batch is on its way."""
+        bootstrap = kafka_broker.bootstrap_servers
+        hop = HeldThreadHop()
+        monkeypatch.setattr(anyio.to_thread, "run_sync", hop.run_sync)
+        async with EmulatorServer(emulator_config(latency_ms=100)) as emulator:
+            settings = make_settings(bootstrap, emulator.url, run_id, drain_seconds=1)
+            settings.kafka.topic_partitions = 1
+            settings.tencent.calls_per_second = 2  # the first records are still queued later
+            await create_topics(settings)
+            load = build_load(settings, run_id, groups=4, per_group=30)
+            half = len(load.records) // 2
+            async with running(settings) as a:
+                await produce(bootstrap, load.records[:half])
+                await wait_until(
+                    consumed(a, settings.topics.messages, half - 4),
+                    timeout=30,
+                    what="A reading the first half",
+                )
+                hop.hold = True  # a slow thread pool from here on, as on a loaded machine
+                await produce(bootstrap, load.records[half:])
+                await wait_until(
+                    either(
+                        hop.holding, consumed(a, settings.topics.messages, len(load.records) - 4)
+                    ),
+                    timeout=30,
+                    what="A's next batch on its way",
+                )
+                engine = a.resources.engine if a.resources else None
+                assert engine is not None
+                first = engine.generations()
+                async with running(settings):  # a second replica joins: a rebalance
+                    await wait_until(
+                        came_back(engine, first), timeout=60, what="A holding its partitions again"
+                    )
+                    # FastStream decodes a batch in a worker thread, between fetch and handler
+                    assert await hop.holding(), "no batch was held between fetch and handler"
+                    hop.release()
+                    await wait_until(
+                        progress(bootstrap, settings, load.event_ids, 1.0),
+                        timeout=120,
+                        what="every outcome",
+                    )
+            await assert_exactly_once(
+                bootstrap, settings, emulator.url, load.event_ids, load.messages
+            )
