@@ -351,11 +351,11 @@ class ConsumerController:
 
     async def _record_lag(self) -> None:
         for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is None:
-                continue
+            # revoked while an earlier position was awaited: aiokafka's highwater asserts
             with contextlib.suppress(Exception):
-                position = await self._consumer.position(tp)
-                self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
-                    max(0, high - position)
-                )
+                high = self._consumer.highwater(tp)
+                if high is not None:
+                    position = await self._consumer.position(tp)
+                    self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                        max(0, high - position)
+                    )
