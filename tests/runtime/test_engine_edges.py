@@ -1,16 +1,20 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""The engine at awkward moments: answers that cannot be trusted, revocation at a full call cap."""
+"""The engine at awkward moments: untrustworthy answers, revocations at the call cap or at random."""
 
+import asyncio
+import random
 import time
 from collections.abc import Sequence
 
-from service.domain.events import GroupMessage
-from service.domain.retry_policy import RetryPolicy
+import pytest
+
+from service.domain.events import GroupMessage, GroupProfile
+from service.domain.retry_policy import ErrorClass, RetryPolicy
 from service.domain.validation import Rules
-from service.errors import AmbiguousProviderError
+from service.errors import AmbiguousProviderError, PermanentProviderError, RetryableProviderError
 from service.metrics import Metrics
-from service.providers.base import MessageResult
+from service.providers.base import GroupResult, MessageResult
 from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
 
@@ -90,3 +94,74 @@ class TestProbes:
         assert await eng.wait_until(lambda: eng.provider_unreachable, 5)
         await eng.release(HELD, timeout=1)
         assert (False, 0) == (eng.provider_unreachable, eng.buffered())
+
+
+class Erratic(FakeProvider):
+    """A provider whose calls take a while and often fail in every way a call can."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__()
+        self.rng = rng
+
+    async def import_group(self, group: GroupProfile) -> GroupResult:
+        await asyncio.sleep(self.rng.random() * 0.01)
+        if self.rng.random() < 0.1:
+            raise RetryableProviderError(10002, "busy", ErrorClass.RETRY)
+        return await super().import_group(group)
+
+    async def import_messages(
+        self, group_id: str, topic_id: str | None, messages: Sequence[GroupMessage]
+    ) -> list[MessageResult]:
+        self.latency = self.rng.random() * 0.01
+        draw = self.rng.random()
+        if draw < 0.05:  # an answer that cannot be read, before or after it was applied
+            self.malformed_next, self.malformed_after_store = 1, self.rng.random() < 0.5
+        elif draw < 0.1:  # applied, then the connection was reset
+            self.apply_then_fail = 1
+        elif draw < 0.15:
+            raise AmbiguousProviderError(0, "timed out")
+        elif draw < 0.2:
+            raise PermanentProviderError(10010, "not yet", ErrorClass.GROUP_MISSING)
+        return await super().import_messages(group_id, topic_id, messages)
+
+
+class TestRandomRevocations:
+    @pytest.mark.parametrize("seed", range(4))
+    async def test_every_event_ends_once_and_nothing_outlives_its_partition(self, seed: int):
+        """Revoked and assigned again five times at random, against a provider failing at random.
+
+        Each revocation leaves no lane or record behind; in the end every event has an outcome
+        and the provider holds each imported message once, in order.
+        """
+        rng = random.Random(seed)
+        provider, sink, feed = Erratic(random.Random(seed + 1)), FakeSink(), Feed()
+        eng = fast_engine(provider, sink, max_in_flight=4)
+        groups = [f"g{n}" for n in range(6)]
+        records = [feed.group(gid) for gid in groups[:3]]
+        records += [feed.message(gid, n) for n in range(20) for gid in groups]
+        records += [feed.group(gid) for gid in groups[3:]]  # read after their messages
+        committed: dict[tuple[str, int], int] = {}
+        for _ in range(5):
+            generations = eng.generations()
+            for record in records:  # read again from the committed offsets
+                if record.offset >= committed.get((record.topic, record.partition), 0):
+                    eng.submit(record, generations[(record.topic, record.partition)])
+            await asyncio.sleep(rng.random() * 0.2)
+            sink.fail_next = rng.choice([0, 0, 3])
+            committed.update(await eng.release(HELD, timeout=rng.choice([0.01, 0.2, 1.0])))
+            assert (0, 0, 0) == (eng.lanes, eng.queued, eng.buffered())
+            eng.assign(HELD)
+        generations = eng.generations()
+        for record in records:
+            if record.offset >= committed.get((record.topic, record.partition), 0):
+                eng.submit(record, generations[(record.topic, record.partition)])
+        assert await eng.wait_idle(30)
+        outcomes = by_event(sink)
+        expected = {f"g:{gid}" for gid in groups} | {
+            f"m:{gid}:{n}" for gid in groups for n in range(20)
+        }
+        assert expected == set(outcomes)
+        for gid in groups:
+            stored = [m.MsgBody[0].MsgContent["Text"] for m, _ in provider.messages.get(gid, [])]
+            imported = [f"m{n}" for n in range(20) if outcomes[f"m:{gid}:{n}"].msg_seq is not None]
+            assert imported == stored
