@@ -109,9 +109,11 @@ class ConsumerController:
         generations = self._engine.generations()
         self._batches += 1
         try:
+            positions = await self._positions({(raw.topic, raw.partition) for raw in records})
             for count, raw in enumerate(records, start=1):
-                generation = generations.get((raw.topic, raw.partition), -1)
-                self._engine.submit(to_record(raw), generation)
+                tp = (raw.topic, raw.partition)
+                if raw.offset < positions.get(tp, -1):  # else fetched again: see _positions
+                    self._engine.submit(to_record(raw), generations.get(tp, -1))
                 if count % SUBMIT_SLICE == 0:
                     # Let calls whose slot has come leave on time: a long synchronous run here
                     # would send them late and in a bunch, which the provider counts as a burst.
@@ -120,6 +122,24 @@ class ConsumerController:
             self._batches += 1
         self._apply_flow_control()
         await self._report_groups_topic_read()
+
+    async def _positions(self, tps: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The consumer's fetch position of each partition (left out: not assigned now).
+
+        Fetching moves a partition's position past the records fetched, and an assignment sets
+        it back to the committed offset, at or below every record the engine was not given. So a
+        record at or past its position was fetched before the current assignment (the batch was
+        handed over after a rebalance gave the partition back): it is fetched again, and taking
+        it now would make the records before it look like repeats. A position being reset is
+        waited for; it is then the committed offset.
+        """
+        positions = {}
+        for topic, partition in tps:
+            with contextlib.suppress(IllegalStateError, KafkaError):
+                positions[topic, partition] = await self._consumer.position(
+                    TopicPartition(topic, partition)
+                )
+        return positions
 
     # ------------------------------------------------------------ rebalances
 
@@ -401,11 +421,11 @@ class ConsumerController:
 
     async def _record_lag(self) -> None:
         for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is None:
-                continue
+            # revoked while an earlier position was awaited: aiokafka's highwater asserts
             with contextlib.suppress(Exception):
-                position = await self._consumer.position(tp)
-                self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
-                    max(0, high - position)
-                )
+                high = self._consumer.highwater(tp)
+                if high is not None:
+                    position = await self._consumer.position(tp)
+                    self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(
+                        max(0, high - position)
+                    )

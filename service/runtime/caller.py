@@ -187,7 +187,7 @@ class ProviderCaller:
             lane.check_abandoned()
             if items and self._on_send is not None:
                 self._on_send(items)
-            outcome = await self._send_once(api, send)
+            outcome = await self._send_once(api, send, lane)
             if not isinstance(outcome, ProviderError):
                 return Answered(outcome)
             if outcome.error_class is ErrorClass.ACCOUNT_MISSING:
@@ -206,10 +206,13 @@ class ProviderCaller:
             if result is not None:
                 return result
 
-    async def _send_once(self, api: str, send: Callable[[], Awaitable[T]]) -> T | ProviderError:
+    async def _send_once(
+        self, api: str, send: Callable[[], Awaitable[T]], lane: Lane[Any, Any]
+    ) -> T | ProviderError:
         # Only calls that have their budget slot wait here, so a call leaves right after its
         # slot: waiting between the two would send calls late and bunched.
         async with self._slots:
+            lane.check_abandoned()  # revoked while calls in flight were at the cap: not sent
             started = time.monotonic()
             try:
                 answer = await send()

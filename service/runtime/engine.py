@@ -367,8 +367,12 @@ class Engine:
 
     @property
     def provider_unreachable(self) -> bool:
-        """True after several calls in a row got no answer from the provider."""
-        return self._caller.provider_unreachable
+        """True after several calls in a row got no answer, while records still wait on them.
+
+        Once nothing waits (revoked, a spare replica, or caught up), no call will tell whether
+        the provider answers again: the old calls say nothing about it any more.
+        """
+        return self._caller.provider_unreachable and self._ledger.unfinished() > 0
 
     @property
     def halted(self) -> bool:

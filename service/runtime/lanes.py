@@ -6,12 +6,13 @@ A lane exists while its key has work: it is created by the first item pushed and
 its per-key state) when its worker finds the queue empty. The supervisor owns every lane; nobody
 else starts, stops or forgets one. Two rules keep records from being stranded or repeated:
 
-- **Abandoning** (the partition is revoked, or the service stops) drops the queued items, wakes
-  every wait of the lane's worker (budget slot, back-off, group wait) with ``LaneAbandonedError``,
-  and lets a call already on the wire finish and publish its outcomes (bounded: a worker still
-  running at the drain bound is cancelled).
+- **Abandoning** (the partition is revoked, or the service stops) drops the queued items (and any
+  a failing worker hands back later), wakes every wait of the lane's worker (budget slot,
+  back-off, group wait) with ``LaneAbandonedError``, and lets a call already on the wire finish
+  and publish its outcomes (bounded: a worker still running at the drain bound is cancelled).
 - **A worker that fails unexpectedly** hands the items it held to ``on_crash`` (which re-queues or
-  fails them) and the lane starts a new worker if work is left: no exception strands a record.
+  fails them) and the same task runs the worker again if work is left: no exception strands a
+  record.
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ class Lane(Generic[K, S]):
         return taken
 
     def requeue(self, items: list[WorkItem]) -> None:
-        """Put ``items`` back at the head of the queue, in their order."""
+        """Put ``items`` back at the head of the queue, in their order.
+
+        Once the lane is abandoned they are dropped instead, like its queue: the partition's next
+        owner reads them again, and a queue nobody works on would count as queued for ever.
+        """
+        if self.abandoned:
+            return
         self.queue.extendleft(reversed(items))
         self._counts.queued += len(items)
 

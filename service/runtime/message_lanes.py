@@ -24,15 +24,15 @@ import structlog
 
 from service.domain import limits
 from service.domain.batching import batch_size
-from service.domain.events import DetectedBy
+from service.domain.events import DetectedBy, GroupMessage
 from service.domain.recovery import HistoryIndex
 from service.domain.retry_policy import Action, ErrorClass, decide
 from service.domain.validation import ValidMessageImport
+from service.errors import AmbiguousProviderError
 from service.metrics import Metrics
 from service.providers.base import ChatProvider, MessageResult
 from service.runtime.batch_isolation import isolate
 from service.runtime.caller import (
-    Answered,
     CallResult,
     GaveUp,
     GroupMissing,
@@ -261,7 +261,7 @@ class MessageImports:
         self, lane: Lane[Any, MessageLaneState], pending: list[WorkItem], *, prepaid: bool
     ) -> CallResult[list[MessageResult]]:
         """One import call of ``pending`` (a call whose answer may have been applied: Unsure)."""
-        result = await self._caller.call(
+        return await self._caller.call(
             self._api,
             self._sender(lane.key[2], pending[0].topic_id, pending),
             lane,
@@ -269,9 +269,6 @@ class MessageImports:
             unsure_on_ambiguous=True,
             prepaid=prepaid,
         )
-        if isinstance(result, Answered) and len(result.value) != len(pending):
-            return Unsure(0, "the answer does not list one result per message")
-        return result
 
     def _sender(
         self, group_id: str, topic_id: str | None, items: list[WorkItem]
@@ -282,9 +279,25 @@ class MessageImports:
         flag = head.recent_contact_flag if isinstance(head, ValidMessageImport) else None
         if self._groups.facts(group_id).profile.group_type == COMMUNITY:
             flag = 0  # not supported for Community groups: never sent for them
-        return partial(
-            self._provider.import_messages, group_id, topic_id, messages, recent_contact=flag
+        return partial(self._import, group_id, topic_id, messages, flag)
+
+    async def _import(
+        self,
+        group_id: str,
+        topic_id: str | None,
+        messages: list[GroupMessage],
+        flag: int | None,
+    ) -> list[MessageResult]:
+        """One import call; an answer without one result per message may have been applied.
+
+        Raised as ambiguous inside the call, so the caller's back-off and attempt cap apply.
+        """
+        results = await self._provider.import_messages(
+            group_id, topic_id, messages, recent_contact=flag
         )
+        if len(results) != len(messages):
+            raise AmbiguousProviderError(0, "the answer does not list one result per message")
+        return results
 
     async def _imported(
         self,

@@ -50,7 +50,8 @@ class StandInConsumer:
         return None
 
     async def position(self, tp: TopicPartition) -> int:
-        return 0
+        # past every record a test hands over: all of them fetched in the current assignment
+        return 1 << 62
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append(dict(offsets))

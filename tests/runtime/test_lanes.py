@@ -103,6 +103,29 @@ class TestLaneSupervisor:
         await until(lambda: recorder.ended == ["k"])
         assert ([([0], "RuntimeError")], [0, 1]) == (recorder.crashed, recorder.done)
 
+    async def test_a_worker_failing_after_its_lane_was_abandoned_leaves_nothing_queued(self):
+        """A call on the wire that fails once its partition is revoked re-queues nothing."""
+        recorder = Recorder()
+
+        async def fail_on_the_wire(lane: Lane[str, None]) -> None:
+            lane.take(1)
+            await recorder.gate.wait()  # on the wire: abandoning does not interrupt it
+            raise RuntimeError("unreadable answer")
+
+        lanes = supervisor(recorder, run=fail_on_the_wire)
+        for offset in range(3):
+            lanes.push("k", TP, item(offset))
+        await until(lambda: lanes.queued == 2)
+        abandoning = asyncio.ensure_future(lanes.abandon([TP], timeout=5))
+        await until(lambda: lanes.queued == 0)
+        recorder.gate.set()
+        await asyncio.wait_for(abandoning, 5)
+        assert ([([0], "RuntimeError")], ["k"], 0) == (
+            recorder.crashed,
+            recorder.ended,
+            lanes.queued,
+        )
+
 
 class TestInterruptible:
     async def test_an_abandoned_lane_interrupts_a_pending_wait(self):
