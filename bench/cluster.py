@@ -30,7 +30,7 @@ from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
 from service.embedded_broker import free_port
 from service.metrics import Metrics
-from service.providers.base import ApiNames, GroupResult, MessageResult
+from service.providers.base import ApiNames, CallLimits, GroupResult, MessageResult
 from service.providers.ratelimit import ApiBudgets, format_share_table, share_table
 from service.runtime.engine import Engine
 from service.tools.local_stack import ManagedProcess, service_process
@@ -132,6 +132,9 @@ class InstantProvider:
     name = "tencent"
     group_missing_code = 10010
     messages_per_call = 7
+    accounts_per_call = 100
+    members_per_call = 20
+    call_limits = CallLimits()
     rules = Rules()
     api_names = ApiNames("import_group", "import_group_msg", "group_msg_get_simple")
 
@@ -146,6 +149,8 @@ class InstantProvider:
         group_id: str,  # noqa: ARG002
         topic_id: str | None,  # noqa: ARG002
         messages: Sequence[Any],
+        *,
+        recent_contact: int | None = None,  # noqa: ARG002
     ) -> list[MessageResult]:
         results = []
         for _ in messages:
