@@ -153,7 +153,7 @@ class ConsumerController:
         marks = await self._engine.release(
             [(tp.topic, tp.partition) for tp in revoked], self._settings.pipeline.drain_seconds
         )
-        await self._commit(marks, only=set(revoked))
+        await self._commit(marks, only=set(revoked), last=True)
         for tp in revoked:
             self._paused.discard(tp)
             self._committed.pop((tp.topic, tp.partition), None)
@@ -251,7 +251,7 @@ class ConsumerController:
         with contextlib.suppress(asyncio.CancelledError):
             await self._flow_task
         marks = await self._engine.drain(self._settings.pipeline.drain_seconds)
-        await self._commit(marks)
+        await self._commit(marks, last=True)
 
     # ------------------------------------------------------------- probes
 
@@ -297,8 +297,13 @@ class ConsumerController:
         return text
 
     async def _commit(
-        self, maps: dict[tuple[str, int], OffsetMap], only: set[TopicPartition] | None = None
+        self,
+        maps: dict[tuple[str, int], OffsetMap],
+        only: set[TopicPartition] | None = None,
+        *,
+        last: bool = False,
     ) -> None:
+        """Commit the offsets (with their maps) that changed; ``last``: no later commit follows."""
         if not maps:
             return
         assigned = only if only is not None else self._consumer.assignment()
@@ -330,7 +335,15 @@ class ConsumerController:
                     {tp: OffsetAndMetadata(*entry) for tp, entry in offsets.items()}
                 )
         except (KafkaError, IllegalStateError) as exc:
-            log.warning("offset commit failed; will retry", error=type(exc).__name__)
+            if last:
+                # a revocation or the stop: the next owner resumes from the previous commit
+                log.warning(
+                    "final offset commit failed; the next owner redoes what finished since the "
+                    "previous commit",
+                    error=type(exc).__name__,
+                )
+            else:
+                log.warning("offset commit failed; will retry", error=type(exc).__name__)
             return
         for tp, entry in offsets.items():
             self._committed[(tp.topic, tp.partition)] = entry

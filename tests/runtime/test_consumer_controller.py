@@ -7,8 +7,9 @@ import json
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
-from aiokafka.errors import OffsetMetadataTooLargeError
+from aiokafka.errors import KafkaConnectionError, OffsetMetadataTooLargeError
 from aiokafka.structs import OffsetAndMetadata
+from structlog.testing import capture_logs
 
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
@@ -294,3 +295,20 @@ class TestOffsetMaps:
             committed.metadata,
             metrics.registry.get_sample_value("chat_import_offset_map_fallbacks_total"),
         )
+
+
+class FailingCommits(CommittingConsumer):
+    """A stand-in whose broker is gone: every commit fails."""
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        raise KafkaConnectionError
+
+
+class TestFinalCommit:
+    async def test_a_failed_final_commit_says_what_the_next_owner_redoes(self):
+        """At stop no later commit follows: the log line says so instead of 'will retry'."""
+        with capture_logs() as logs:
+            await stop_with_a_hole(FailingCommits())
+        warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+        assert any(event.startswith("final offset commit failed") for event in warnings)
+        assert not any("will retry" in event for event in warnings)
