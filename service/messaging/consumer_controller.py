@@ -145,8 +145,9 @@ class ConsumerController:
 
     async def on_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         """Hand the lost partitions back: in-flight work finishes within the bound, commit."""
-        if self._phase is not Phase.STOPPING:
+        if self._phase is Phase.HOLDING:
             self._phase = Phase.REBALANCING
+        # JOINING stays JOINING: the join's own (empty) revocation comes before any assignment
         if not revoked:
             return
         log.info("partitions revoked", partitions=[f"{tp.topic}:{tp.partition}" for tp in revoked])

@@ -93,6 +93,15 @@ class TestProbes:
         assert "rebalancing" in revoked[1]
         await control.stop()
 
+    async def test_a_joining_replica_says_so_not_rebalancing(self):
+        """The join's own empty revocation comes first: still "not yet in the consumer group"."""
+        consumer = StandInConsumer()
+        control, _ = controller(consumer)
+        await control.on_revoked([])
+        ready, reason = control.readiness()
+        assert (False, "not yet in the consumer group") == (ready, reason)
+        await control.stop()
+
     async def test_liveness_fails_once_the_consumer_is_closed(self):
         """A consumer that died makes /healthz fail, so the pod is restarted (defect 9)."""
         consumer = StandInConsumer()
