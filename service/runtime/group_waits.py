@@ -1,9 +1,9 @@
 # Copyright 2026 chat-import-service contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Waiting for a group the provider does not know yet, for the members and unread counts.
+"""Waiting for a group the provider does not know yet, for messages, members and unread counts.
 
-A member or an unread count whose call is refused because its group does not exist (Tencent
-10010, ZIM 660600001) waits for the group's import the way a message does: bounded by
+A call refused because its group does not exist (Tencent 10010, ZIM 660600001) waits for the
+group's import: bounded by
 ``GROUP_WAIT_SECONDS`` from the first refusal, woken as soon as the registry learns about the
 group, and failed at once when the group's import failed meanwhile.
 """

@@ -26,7 +26,6 @@ from service.domain import limits
 from service.domain.batching import batch_size
 from service.domain.events import DetectedBy, GroupMessage
 from service.domain.recovery import HistoryIndex
-from service.domain.retry_policy import Action, ErrorClass, decide
 from service.domain.validation import ValidMessageImport
 from service.errors import AmbiguousProviderError
 from service.metrics import Metrics
@@ -40,6 +39,7 @@ from service.runtime.caller import (
     Refused,
     Unsure,
 )
+from service.runtime.group_waits import GroupWaits
 from service.runtime.groups import GroupFacts, GroupRegistry, GroupStatus
 from service.runtime.lanes import Lane
 from service.runtime.outcome_writer import Finished, OutcomeWriter
@@ -104,6 +104,7 @@ class MessageImports:
         "_per_call",
         "_provider",
         "_reconciler",
+        "_waits",
         "_writer",
     )
 
@@ -126,6 +127,7 @@ class MessageImports:
         self._writer = writer
         self._groups = groups
         self._reconciler = reconciler
+        self._waits = GroupWaits(groups, caller, writer, clock)
         self._metrics = metrics
         self._per_call = per_call
         self._clock = clock
@@ -215,7 +217,7 @@ class MessageImports:
                 state.history = None
                 continue
             if isinstance(result, GroupMissing):
-                if await self._wait_for_missing_group(lane, state, pending, result):
+                if await self._waits.wait(lane, state, pending, result, self._api):
                     return
                 continue
             if isinstance(result, GaveUp):
@@ -369,55 +371,6 @@ class MessageImports:
         return self._writer.failed(
             item, limits.NOT_STORED_BEFORE_LATER, HOLE_INFO, DetectedBy.SERVICE
         )
-
-    async def _wait_for_missing_group(
-        self,
-        lane: Lane[Any, MessageLaneState],
-        state: MessageLaneState,
-        pending: list[WorkItem],
-        missing: GroupMissing,
-    ) -> bool:
-        """Wait (bounded) for a group the provider does not know yet; True when given up."""
-        group_id = lane.key[2]
-        now = self._clock()
-        if state.group_wait_started is None:
-            state.group_wait_started = now
-        policy = self._caller.policy
-        decision = decide(
-            ErrorClass.GROUP_MISSING,
-            attempt=max(item.attempts for item in pending),
-            waited_for_group=now - state.group_wait_started,
-            policy=policy,
-            jitter=0.5,
-        )
-        if decision.action is Action.FAIL:
-            info = (
-                f"group {group_id} does not exist at the provider "
-                f"(waited {policy.group_wait_seconds:.0f} s for its import)"
-            )
-            self._groups.import_failed(group_id, missing.code, info)
-            await self._writer.fail(pending, missing.code, missing.info)
-            return True
-        first = pending[0]
-        log.info(
-            "provider call will be retried",
-            api=self._api,
-            error_code=missing.code,
-            error_class=ErrorClass.GROUP_MISSING.value,
-            error_info=missing.info,
-            delay_seconds=round(decision.delay, 3),
-            event_id=first.event.event_id,
-            group_id=group_id,
-            partition=first.record.partition,
-            offset=first.record.offset,
-        )
-        await self._groups.wait(group_id, lane, decision.delay)
-        facts = self._groups.facts(group_id)
-        if facts.status is GroupStatus.FAILED:
-            # its group.import was refused meanwhile: it will never exist
-            await self._writer.fail(pending, facts.code, facts.info, DetectedBy.SERVICE)
-            return True
-        return False
 
     async def _await_unseen_group(self, lane: Lane[Any, MessageLaneState], group_id: str) -> None:
         """Give the import of a group not seen yet the chance to arrive before calling for it.
