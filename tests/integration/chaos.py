@@ -389,6 +389,15 @@ def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
+def holds_partitions(child: ChildService) -> Callable[[], Awaitable[bool]]:
+    """A condition for ``wait_until``: the child has been assigned partitions."""
+
+    async def check() -> bool:
+        return child.assignments() > 0
+
+    return check
+
+
 def all_alive(children: Iterable[ChildService]) -> Callable[[], None]:
     """An ``alive`` check for ``wait_until`` covering ``children``."""
     chosen = list(children)

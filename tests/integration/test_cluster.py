@@ -28,6 +28,7 @@ from .chaos import (
     build_load,
     create_topics,
     emulator_config,
+    holds_partitions,
     progress,
     report_logs,
     shutdown,
@@ -36,8 +37,7 @@ from .chaos import (
 from .harness import make_settings, produce
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
-    from typing import Any
+    from collections.abc import Callable
 
     from service.embedded_broker import EmbeddedBroker
     from service.settings import Settings
@@ -102,12 +102,14 @@ class Cluster:
     def alive(self) -> Callable[[], None]:
         return all_alive(list(self.live))
 
-
-def holds_partitions(child: ChildService) -> Callable[[], Coroutine[Any, Any, bool]]:
-    async def check() -> bool:
-        return child.assignments() > 0
-
-    return check
+    async def holding(self, child: ChildService, timeout: float) -> None:
+        """Until ``child`` holds partitions (every live replica must stay up meanwhile)."""
+        await wait_until(
+            holds_partitions(child),
+            timeout=timeout,
+            what=f"{child.log_path.stem} holding partitions",
+            alive=self.alive(),
+        )
 
 
 def waves(records: list[Out], count: int) -> list[list[Out]]:
@@ -135,12 +137,7 @@ class TestCluster:
                 await produce(bootstrap, parts[0])
                 first = [cluster.start(name) for name in ("a", "b", "c")]
                 for child in first:
-                    await wait_until(
-                        holds_partitions(child),
-                        timeout=60,
-                        what=f"{child.log_path.stem} holding partitions",
-                        alive=cluster.alive(),
-                    )
+                    await cluster.holding(child, timeout=60)
                 await wait_until(
                     progress(bootstrap, settings, expected, 0.05),
                     timeout=60,
@@ -156,23 +153,13 @@ class TestCluster:
                     )
                     stops[name] = stop
                     replacement = cluster.start(f"{name}2")
-                    await wait_until(
-                        holds_partitions(replacement),
-                        timeout=90,
-                        what=f"{name}2 holding partitions",
-                        alive=cluster.alive(),
-                    )
+                    await cluster.holding(replacement, timeout=90)
                 # A replica dies without a word; two join while the last records arrive.
                 cluster.kill(cluster.live[0])
                 await produce(bootstrap, parts[4])
                 joiners = [cluster.start(name) for name in ("d", "e")]
                 for child in joiners:
-                    await wait_until(
-                        holds_partitions(child),
-                        timeout=90,
-                        what=f"{child.log_path.stem} holding partitions",
-                        alive=cluster.alive(),
-                    )
+                    await cluster.holding(child, timeout=90)
                 await wait_until(
                     progress(bootstrap, settings, expected, 1.0),
                     timeout=240,

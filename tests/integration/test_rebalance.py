@@ -18,6 +18,7 @@ from .chaos import (
     detected_by,
     emulator_config,
     emulator_stats,
+    holds_partitions,
     progress,
     report_logs,
     shutdown,
@@ -69,7 +70,7 @@ class TestRebalance:
                 )
                 b.start()
                 await wait_until(
-                    _holds_partitions(b),
+                    holds_partitions(b),
                     timeout=60,
                     what="B holding partitions",
                     alive=all_alive([a, b]),
@@ -83,7 +84,7 @@ class TestRebalance:
                 a.kill()
                 c.start()
                 await wait_until(
-                    _holds_partitions(c),
+                    holds_partitions(c),
                     timeout=60,
                     what="C holding partitions",
                     alive=all_alive([b, c]),
@@ -109,10 +110,3 @@ class TestRebalance:
             f"detected_by={dict(detected_by(outcomes))} "
             f"duplicates={stats['duplicates_discarded']}"
         )
-
-
-def _holds_partitions(child: ChildService):
-    async def check() -> bool:
-        return child.assignments() > 0
-
-    return check

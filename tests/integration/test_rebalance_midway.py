@@ -20,6 +20,7 @@ from .chaos import (
     build_load,
     create_topics,
     emulator_config,
+    holds_partitions,
     progress,
     report_logs,
     shutdown,
@@ -62,13 +63,6 @@ def sequence(child: ChildService, *names: str) -> list[str]:
 def revoking(child: ChildService, before: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return revocations(child) > before
-
-    return check
-
-
-def holds_partitions(child: ChildService) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        return child.assignments() > 0
 
     return check
 
