@@ -178,10 +178,6 @@ class LaneSupervisor(Generic[K, S]):
         """Items waiting in a queue (not yet in a worker's hand)."""
         return self._counts.queued
 
-    def get(self, key: K) -> Lane[K, S] | None:
-        """The key's lane, while it has work."""
-        return self._lanes.get(key)
-
     def lanes_of(self, tps: Iterable[TopicPartition]) -> list[Lane[K, S]]:
         """The live lanes of the partitions ``tps``."""
         wanted = set(tps)
