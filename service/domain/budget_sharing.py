@@ -1,0 +1,281 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Sharing the app's call budget among replicas by the work each one has left.
+
+A split by partition indices held (``service.providers.ratelimit.replica_share``) is fixed for a
+whole assignment. Keys hash unevenly: with 600 groups on 12 partitions one index holds nearly
+twice the records of another, and the replica holding the busiest ones finishes seconds after
+the others, whose shares sit unused meanwhile. So each replica reports its backlog (the calls it
+estimates it still has to make) on a one-partition control topic, and every replica derives every
+share from the same reports:
+
+- ``Report``: one replica's assignment epoch, the indices it holds and its backlog.
+- ``allocate``: the shares for one epoch from the latest report of each replica. Indices no
+  report names yet keep their split by indices; the rest of the budget goes ``floor_seconds`` of
+  calls per index plus the backlogs, in proportion. Backlogs far below a second of calls leave the
+  split by indices nearly as it was (a live stream with little waiting); large ones (a backfill)
+  give each replica a share in proportion to its work, so the replicas finish together. The
+  shares add up to at most the budget.
+- ``smooth``: each replica's share moves toward its allocation with a half-second time constant,
+  the same way on every replica.
+- ``ShareSchedule``: when a share takes effect. Every replica reads the reports in the same
+  order, so every replica computes the same sequence of allocations; each one takes effect
+  ``EFFECT_DELAY_SECONDS`` after the time stamp of the report it follows, on every replica at
+  the same instant. The broker stamps the reports (the topic's ``LogAppendTime``), so the
+  instants come from one clock, and as long as every replica reads a report within the delay
+  the shares in effect at any moment are those of one allocation and add up to at most the
+  budget (``tests/domain/test_budget_sharing.py`` checks this on random schedules). A replica
+  that reads a report after its instant only lowers its share to it.
+
+Everything here is pure: the clock is an argument.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TypeGuard
+
+REPORT_FORMAT = 1
+EFFECT_DELAY_SECONDS = 0.3
+FLOOR_SECONDS = 0.5
+SMOOTHING_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one replica says of itself: ``backlog`` calls left on ``indices`` of ``epoch``."""
+
+    replica: str
+    epoch: int
+    index_count: int
+    indices: frozenset[int]
+    backlog: float
+    sequence: int = 0  # counts the replica's reports: it knows its own when they come back
+
+
+def encode_report(report: Report) -> bytes:
+    """A report as the control topic carries it (JSON)."""
+    return json.dumps(
+        {
+            "format": REPORT_FORMAT,
+            "replica": report.replica,
+            "epoch": report.epoch,
+            "index_count": report.index_count,
+            "indices": sorted(report.indices),
+            "backlog": round(report.backlog, 3),
+            "sequence": report.sequence,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_report(data: bytes | None) -> Report | None:
+    """The report in a control record; None when it is not one this format knows."""
+    try:
+        body = json.loads(data or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or body.get("format") != REPORT_FORMAT:
+        return None
+    replica, epoch, index_count = body.get("replica"), body.get("epoch"), body.get("index_count")
+    indices, backlog, sequence = body.get("indices"), body.get("backlog"), body.get("sequence")
+    if not (
+        isinstance(replica, str)
+        and _natural(epoch)
+        and _natural(index_count)
+        and isinstance(indices, list)
+        and all(_natural(index) and index < index_count for index in indices)
+        and isinstance(backlog, int | float)
+        and not isinstance(backlog, bool)
+        and math.isfinite(backlog)
+        and backlog >= 0
+        and _natural(sequence)
+    ):
+        return None
+    return Report(replica, epoch, index_count, frozenset(indices), float(backlog), sequence)
+
+
+def _natural(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _round_down(exact: Fraction) -> float:
+    share = float(exact)
+    return share if Fraction(share) <= exact else math.nextafter(share, 0.0)
+
+
+def allocate(
+    reports: Mapping[str, Report],
+    *,
+    index_count: int,
+    app_rate: float,
+    floor_seconds: float = FLOOR_SECONDS,
+) -> dict[str, float]:
+    """Each reporting replica's calls per second for one epoch (see the module's text).
+
+    ``reports`` holds the latest report of each replica of the epoch, all with ``index_count``.
+    Indices no report names keep ``app_rate * n / index_count`` for whoever holds them. Reports
+    naming an index twice (which one assignment never does) leave every reporter its split by
+    indices. The shares, each rounded down, add up to at most ``app_rate``.
+    """
+    if index_count <= 0 or app_rate <= 0:
+        return dict.fromkeys(reports, 0.0)
+    named = [index for report in reports.values() for index in report.indices]
+    by_index = {
+        replica: _round_down(Fraction(app_rate) * len(report.indices) / index_count)
+        for replica, report in reports.items()
+    }
+    if len(named) != len(set(named)):
+        return by_index
+    rest = Fraction(app_rate) * len(named) / index_count
+    floor = Fraction(app_rate) * Fraction(floor_seconds) / index_count  # calls per index
+    weights = {
+        replica: Fraction(report.backlog) + floor * len(report.indices)
+        for replica, report in reports.items()
+    }
+    total = sum(weights.values(), Fraction(0))
+    if total == 0:
+        return by_index
+    return {replica: _round_down(rest * weight / total) for replica, weight in weights.items()}
+
+
+def smooth(previous: float, target: float, elapsed: float, *, seconds: float) -> float:
+    """``previous`` moved toward ``target`` by ``1 - exp(-elapsed / seconds)`` (rounded down).
+
+    Every replica moves its share this way after every report, with the same ``elapsed`` (the
+    time between the reports' stamps), so the new shares are one mix of the old ones and of one
+    allocation: if each adds up to at most the budget, so does the mix. Early reports are
+    partial (a replica that has not fetched yet reports nothing), and a share that follows each
+    at once swings: a replica given much more than it can use meanwhile starves the others.
+    """
+    step = Fraction(-math.expm1(-max(0.0, elapsed) / seconds)) if seconds > 0 else Fraction(1)
+    return _round_down(Fraction(previous) + (Fraction(target) - Fraction(previous)) * step)
+
+
+def whole_calls(shares: Mapping[str, float]) -> dict[str, float]:
+    """``shares`` as whole calls per second, adding up to the whole part of their sum.
+
+    A replica's limiter lets no more than the whole part of its rate go in any one second (the
+    provider counts by the second): the fractions of five shares would idle two calls a second.
+    So each share is rounded down and the calls left over go one each to the largest fractions
+    (ties to the smaller replica id).
+    """
+    total = math.floor(sum((Fraction(share) for share in shares.values()), Fraction(0)))
+    floors = {replica: math.floor(share) for replica, share in shares.items()}
+    spare = max(0, total - sum(floors.values()))
+    by_fraction = sorted(shares, key=lambda replica: (floors[replica] - shares[replica], replica))
+    for replica in by_fraction[:spare]:
+        floors[replica] += 1
+    return {replica: float(calls) for replica, calls in floors.items()}
+
+
+class EpochBook:
+    """The reports of one epoch in the order read, and every reporter's share after each.
+
+    Every replica keeps one from the moment it starts reading the control topic, so every
+    replica holds the same book after the same report: the latest report of each replica, each
+    reporter's share moved toward its allocation (``smooth``, starting from its split by
+    indices), and those shares in whole calls (``whole_calls``).
+    """
+
+    __slots__ = ("_app_rate", "_smoothed", "epoch", "index_count", "reports", "shares", "stamped")
+
+    def __init__(self, epoch: int, index_count: int, app_rate: float) -> None:
+        self.epoch = epoch
+        self.index_count = index_count
+        self._app_rate = app_rate
+        self.reports: dict[str, Report] = {}
+        self._smoothed: dict[str, float] = {}
+        self.shares: dict[str, float] = {}
+        self.stamped: float | None = None
+
+    def add(self, report: Report, stamped: float) -> None:
+        """Take ``report`` of this epoch, stamped ``stamped``, and update every share."""
+        elapsed = 0.0 if self.stamped is None else max(0.0, stamped - self.stamped)
+        self.stamped = stamped if self.stamped is None else max(self.stamped, stamped)
+        self.reports[report.replica] = report
+        targets = allocate(self.reports, index_count=self.index_count, app_rate=self._app_rate)
+        for replica, target in targets.items():
+            before = self._smoothed.get(replica)
+            if before is None:  # its split by indices until now
+                indices = len(self.reports[replica].indices)
+                before = _round_down(Fraction(self._app_rate) * indices / self.index_count)
+            self._smoothed[replica] = smooth(before, target, elapsed, seconds=SMOOTHING_SECONDS)
+        self.shares = whole_calls(self._smoothed)
+
+
+class ShareSchedule:
+    """When each allocation's share takes effect on this replica (see the module's text).
+
+    ``plan`` takes the share an allocation gives this replica and the time stamp of the report
+    it was computed after; the share takes effect ``delay_seconds`` later, and never before the
+    one planned before it. Every replica plans the same allocations at the same instants, so
+    they switch together. An allocation read after its instant has passed (this replica reads
+    the control topic late) only ever lowers the share: the others switched already.
+    """
+
+    __slots__ = ("_current", "_delay", "_last_at", "_pending")
+
+    def __init__(self, share: float, *, delay_seconds: float = EFFECT_DELAY_SECONDS) -> None:
+        self._delay = delay_seconds
+        self._current = share
+        self._last_at = -math.inf
+        self._pending: deque[tuple[float, float]] = deque()
+
+    def plan(self, share: float, stamped: float, now: float) -> bool:
+        """An allocation gave ``share`` after a report stamped ``stamped`` (both clocks: wall).
+
+        False when it was read late (its instant had passed).
+        """
+        at = max(self._last_at, stamped + self._delay)
+        self._last_at = at
+        if at > now:
+            self._pending.append((at, share))
+            return True
+        self.share(now)
+        self._current = min(self._current, share)
+        return False
+
+    def share(self, now: float, *, ahead: float = 0.0) -> float:
+        """The share in effect at ``now``; the smallest until ``now + ahead`` with ``ahead``.
+
+        A replica that looks only every ``ahead`` seconds takes a smaller share that early and
+        a larger one that late, never a larger one while the others have switched to smaller.
+        """
+        pending = self._pending
+        while pending and pending[0][0] <= now:
+            self._current = pending.popleft()[1]
+        soon = [share for at, share in pending if at <= now + ahead]
+        return min([self._current, *soon])
+
+
+class ShareFollower:
+    """One replica's share through one epoch: its split by indices, then its share in the book.
+
+    Every allocation gives a replica its split by indices until it has reported; after each
+    report of the epoch (``follow``) the replica plans its share in the book
+    (``ShareSchedule``).
+    """
+
+    __slots__ = ("_replica", "_schedule", "static")
+
+    def __init__(
+        self, replica: str, index_count: int, indices: frozenset[int], app_rate: float
+    ) -> None:
+        self._replica = replica
+        self.static = _round_down(Fraction(app_rate) * len(indices) / index_count)
+        self._schedule = ShareSchedule(self.static)
+
+    def follow(self, book: EpochBook, now: float) -> bool:
+        """Plan this replica's share after the book's latest report; False when read late."""
+        stamped = book.stamped if book.stamped is not None else now
+        return self._schedule.plan(book.shares.get(self._replica, self.static), stamped, now)
+
+    def share(self, now: float, *, ahead: float = 0.0) -> float:
+        """The share in effect at ``now`` (see ``ShareSchedule.share``)."""
+        return self._schedule.share(now, ahead=ahead)

@@ -1,0 +1,259 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Sharing the call budget by backlog: reports, allocations, smoothing and when shares apply."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.domain.budget_sharing import (
+    EFFECT_DELAY_SECONDS,
+    EpochBook,
+    Report,
+    ShareFollower,
+    ShareSchedule,
+    allocate,
+    decode_report,
+    encode_report,
+    smooth,
+    whole_calls,
+)
+
+BUDGET = 196.0
+
+
+def exact_sum(shares: object) -> Fraction:
+    return sum((Fraction(share) for share in shares), Fraction(0))  # type: ignore[attr-defined]
+
+
+def report(replica: str, indices: set[int], backlog: float, *, index_count: int = 12) -> Report:
+    return Report(replica, 3, index_count, frozenset(indices), backlog, 1)
+
+
+VALID = {
+    "format": 1,
+    "replica": "a",
+    "epoch": 1,
+    "index_count": 2,
+    "indices": [0],
+    "backlog": 1,
+    "sequence": 1,
+}
+
+
+class TestReports:
+    @given(
+        st.builds(
+            Report,
+            replica=st.text(min_size=1, max_size=40),
+            epoch=st.integers(0, 2**32),
+            index_count=st.just(12),
+            indices=st.frozensets(st.integers(0, 11)),
+            backlog=st.floats(0, 1e9).map(lambda x: round(x, 3)),
+            sequence=st.integers(0, 2**40),
+        )
+    )
+    def test_a_report_reads_back_as_it_was_written(self, written: Report) -> None:
+        assert decode_report(encode_report(written)) == written
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            None,
+            b"",
+            b"not json",
+            b"\xff\xfe",
+            b"[]",
+            *(
+                json.dumps(VALID | change).encode().replace(b"Infinity", b"NaN")
+                for change in (
+                    {"format": 2},
+                    {"indices": [2]},
+                    {"epoch": True},
+                    {"backlog": -1},
+                    {"backlog": math.inf},
+                    {"replica": 7},
+                    {"sequence": None},
+                )
+            ),
+        ],
+    )
+    def test_anything_else_on_the_control_topic_is_no_report(self, data: bytes | None) -> None:
+        assert decode_report(data) is None
+
+    def test_the_valid_example_is_a_report(self) -> None:
+        assert decode_report(json.dumps(VALID).encode()) is not None
+
+
+class TestAllocate:
+    def test_no_backlog_anywhere_is_the_split_by_indices(self) -> None:
+        reports = {"a": report("a", {0, 1, 2}, 0), "b": report("b", set(range(3, 12)), 0)}
+        assert allocate(reports, index_count=12, app_rate=BUDGET) == {"a": 49.0, "b": 147.0}
+
+    def test_a_replica_with_more_work_gets_more_of_the_budget(self) -> None:
+        reports = {"a": report("a", {0, 1}, 900), "b": report("b", {2, 3}, 300)}
+        shares = allocate(reports, index_count=4, app_rate=BUDGET)
+        assert shares["a"] > 2 * shares["b"]
+        assert exact_sum(shares.values()) <= Fraction(BUDGET)
+
+    def test_indices_nobody_reported_keep_their_split(self) -> None:
+        shares = allocate({"a": report("a", {0}, 1_000)}, index_count=4, app_rate=BUDGET)
+        assert shares == {"a": 49.0}  # the other three indices keep 147 for their holders
+
+    def test_an_index_reported_twice_leaves_every_reporter_its_split(self) -> None:
+        reports = {"a": report("a", {0, 1}, 900), "b": report("b", {1, 2}, 0)}
+        assert allocate(reports, index_count=4, app_rate=BUDGET) == {"a": 98.0, "b": 98.0}
+
+    @given(
+        owners=st.lists(st.integers(0, 5), min_size=1, max_size=24),
+        backlogs=st.lists(st.floats(0, 1e7), min_size=6, max_size=6),
+        reported=st.sets(st.integers(0, 5)),
+        app_rate=st.floats(0.5, 1_000),
+    )
+    def test_the_shares_never_add_up_to_more_than_the_budget(
+        self, owners: list[int], backlogs: list[float], reported: set[int], app_rate: float
+    ) -> None:
+        index_count = len(owners)
+        held = {f"r{r}": {i for i, o in enumerate(owners) if o == r} for r in range(6)}
+        reports = {
+            name: report(name, indices, backlogs[int(name[1:])], index_count=index_count)
+            for name, indices in held.items()
+            if int(name[1:]) in reported
+        }
+        shares = allocate(reports, index_count=index_count, app_rate=app_rate)
+        unreported = sum(len(held[f"r{r}"]) for r in range(6) if r not in reported)
+        reserved = Fraction(app_rate) * unreported / index_count
+        assert exact_sum(shares.values()) + reserved <= Fraction(app_rate)
+
+
+class TestSmooth:
+    def test_it_moves_part_of_the_way_with_time(self) -> None:
+        assert smooth(10.0, 20.0, 0.0, seconds=0.5) == 10.0
+        half = smooth(10.0, 20.0, 0.5 * math.log(2), seconds=0.5)
+        assert 14.99 < half <= 15.0
+        assert 19.99 < smooth(10.0, 20.0, 10.0, seconds=0.5) <= 20.0
+
+    @given(
+        pairs=st.lists(st.tuples(st.floats(0, 200), st.floats(0, 200)), min_size=1, max_size=8),
+        elapsed=st.floats(0, 5),
+    )
+    def test_mixing_two_splits_within_the_budget_stays_within_it(
+        self, pairs: list[tuple[float, float]], elapsed: float
+    ) -> None:
+        before, after = zip(*pairs, strict=True)
+        budget = max(exact_sum(before), exact_sum(after))
+        mixed = [smooth(old, new, elapsed, seconds=0.5) for old, new in pairs]
+        assert exact_sum(mixed) <= budget
+
+
+class TestShareSchedule:
+    def test_a_share_takes_effect_the_delay_after_its_report(self) -> None:
+        schedule = ShareSchedule(30.0, delay_seconds=0.3)
+        assert schedule.plan(50.0, stamped=100.0, now=100.05)
+        assert schedule.share(100.29) == 30.0
+        assert schedule.share(100.3) == 50.0
+
+    def test_instants_never_go_back(self) -> None:
+        schedule = ShareSchedule(30.0, delay_seconds=0.3)
+        schedule.plan(50.0, stamped=100.0, now=100.0)
+        schedule.plan(20.0, stamped=99.9, now=100.01)  # stamped earlier: after the first anyway
+        assert schedule.share(100.29) == 30.0
+        assert schedule.share(100.3) == 20.0
+
+    def test_a_share_read_late_only_lowers(self) -> None:
+        schedule = ShareSchedule(30.0, delay_seconds=0.3)
+        assert not schedule.plan(50.0, stamped=100.0, now=101.0)
+        assert schedule.share(101.0) == 30.0
+        assert not schedule.plan(10.0, stamped=100.1, now=101.0)
+        assert schedule.share(101.0) == 10.0
+
+    def test_looking_ahead_takes_a_smaller_share_early(self) -> None:
+        schedule = ShareSchedule(30.0, delay_seconds=0.3)
+        schedule.plan(20.0, stamped=100.0, now=100.0)
+        schedule.plan(40.0, stamped=100.01, now=100.0)
+        assert schedule.share(100.26, ahead=0.05) == 20.0
+        assert schedule.share(100.305, ahead=0.05) == 20.0
+        assert schedule.share(100.31, ahead=0.05) == 40.0
+
+
+@st.composite
+def cluster_runs(draw: st.DrawFn) -> tuple[dict[str, frozenset[int]], int, list, dict]:
+    """Replicas holding disjoint indices, reports in log order, and when each replica reads each."""
+    replicas = draw(st.integers(1, 5))
+    index_count = draw(st.integers(replicas, 12))
+    owners = [draw(st.integers(0, replicas - 1)) for _ in range(index_count)]
+    held = {f"r{r}": frozenset(i for i, o in enumerate(owners) if o == r) for r in range(replicas)}
+    log = []
+    stamp = 1_000.0
+    for _ in range(draw(st.integers(1, 30))):
+        stamp += draw(st.floats(0, 0.4))
+        sender = f"r{draw(st.integers(0, replicas - 1))}"
+        log.append((sender, draw(st.floats(0, 5_000)), stamp))
+    reads: dict[str, list[float]] = {}
+    for name in held:
+        last = 0.0
+        reads[name] = []
+        for _, _, stamped in log:
+            # each replica reads the log in order, each record within the delay of its stamp
+            last = max(last, stamped + draw(st.floats(0, EFFECT_DELAY_SECONDS * 0.99)))
+            reads[name].append(last)
+    return held, index_count, log, reads
+
+
+class TestWholeCalls:
+    def test_the_calls_left_over_go_to_the_largest_fractions(self) -> None:
+        shares = {"a": 48.3, "b": 29.4, "c": 37.1, "d": 52.7, "e": 28.5}
+        assert whole_calls(shares) == {"a": 48.0, "b": 29.0, "c": 37.0, "d": 53.0, "e": 29.0}
+
+    @given(st.dictionaries(st.text(max_size=3), st.floats(0, 500), max_size=8))
+    def test_whole_calls_add_up_to_the_whole_part_of_the_sum(
+        self, shares: dict[str, float]
+    ) -> None:
+        calls = whole_calls(shares)
+        assert all(
+            calls[r] in (math.floor(share), math.floor(share) + 1) for r, share in shares.items()
+        )
+        assert exact_sum(calls.values()) == math.floor(exact_sum(shares.values()))
+
+
+class TestEpochBook:
+    def test_shares_move_toward_the_backlogs_and_are_whole_calls(self) -> None:
+        book = EpochBook(3, 4, BUDGET)
+        book.add(report("a", {0, 1}, 900, index_count=4), 100.0)
+        assert book.shares == {"a": 98.0}  # no time has passed: its split by indices
+        book.add(report("b", {2, 3}, 100, index_count=4), 100.5)
+        book.add(report("a", {0, 1}, 900, index_count=4), 105.0)
+        assert book.shares["a"] > 150
+        assert book.shares["b"] < 30
+        assert book.shares["a"] + book.shares["b"] <= BUDGET
+
+
+@given(cluster_runs())
+def test_the_shares_in_effect_never_add_up_to_more_than_the_budget(
+    run: tuple[dict[str, frozenset[int]], int, list, dict],
+) -> None:
+    """Every replica follows the same reports at its own pace; at no instant do they overrun."""
+    held, index_count, log, reads = run
+    followers = {name: ShareFollower(name, index_count, held[name], BUDGET) for name in held}
+    books = {name: EpochBook(3, index_count, BUDGET) for name in held}
+    events = sorted(
+        (reads[name][k], name, k) for name in held for k in range(len(log))
+    )  # every read, in time order across replicas
+    instants = set()
+    for read_at, name, k in events:
+        sender, backlog, stamped = log[k]
+        books[name].add(Report(sender, 3, index_count, held[sender], backlog, k), stamped)
+        assert followers[name].follow(books[name], read_at)
+        instants |= {read_at, stamped + EFFECT_DELAY_SECONDS}
+        in_effect = exact_sum(f.share(read_at) for f in followers.values())
+        assert in_effect <= Fraction(BUDGET)
+    for instant in sorted(instants):
+        for moment in (instant, math.nextafter(instant, math.inf)):
+            in_effect = exact_sum(f.share(moment) for f in followers.values())
+            assert in_effect <= Fraction(BUDGET)
