@@ -25,11 +25,17 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 
 from service.domain.retry_policy import RetryPolicy
 from service.http_api import HttpServer, create_http_app
-from service.messaging.assignor import CopartitionedAssignor, ensure_copartitioned
+from service.messaging.assignor import (
+    CopartitionedAssignor,
+    ensure_copartitioned,
+    read_partition_counts,
+)
 from service.messaging.consumer_controller import ConsumerController
+from service.messaging.control_channel import ControlChannel
 from service.messaging.kafka_clients import broker_security, security_options
 from service.messaging.outcome_publisher import KafkaOutcomeSink
 from service.messaging.producer_errors import start_producer
+from service.messaging.shared_budget import SharedBudget
 from service.messaging.topics import ensure_topics
 from service.metrics import Metrics
 from service.providers.factory import build_provider
@@ -51,7 +57,38 @@ class Resources:
 
     engine: Engine
     budgets: ApiBudgets
+    shared_budget: SharedBudget
     http: HttpServer
+
+
+CONTROL_TOPIC_WAIT_SECONDS = 10.0
+
+
+async def open_control_channel(settings: Settings) -> ControlChannel | None:
+    """The control topic's channel, or None when shares follow indices only.
+
+    A missing control topic is not fatal: the replicas then split the budget by the indices
+    they hold, which never overruns it but leaves some unused at the end of a backfill.
+    """
+    if (
+        not settings.pipeline.share_budget_by_backlog
+        or settings.pipeline.replica_calls_per_second is not None
+    ):
+        return None
+    topic = settings.topics.control
+    counts = await read_partition_counts(
+        settings.kafka, [topic], timeout=CONTROL_TOPIC_WAIT_SECONDS
+    )
+    if not counts[topic]:
+        log.warning(
+            "the control topic does not exist: the call budget is split by the partitions "
+            "held, not by the work left; create it with one partition",
+            topic=topic,
+        )
+        return None
+    channel = ControlChannel(settings.kafka, topic)
+    await channel.start()
+    return channel
 
 
 @asynccontextmanager
@@ -100,6 +137,13 @@ async def open_resources(
     except BaseException:
         await client.aclose()
         raise
+    try:
+        channel = await open_control_channel(settings)
+    except BaseException:
+        await producer.stop()
+        await client.aclose()
+        raise
+    shared_budget = SharedBudget(budgets, metrics, settings.provider_calls_per_second, channel)
     readiness, liveness = probes
     http = HttpServer(
         create_http_app(metrics.registry, readiness, liveness),
@@ -131,9 +175,12 @@ async def open_resources(
             http_port=http.port,
             calls_per_second=budgets.rate,
         )
-        yield Resources(engine=engine, budgets=budgets, http=http)
+        yield Resources(engine=engine, budgets=budgets, shared_budget=shared_budget, http=http)
     finally:
         await http.stop()
+        await shared_budget.stop()
+        if channel is not None:
+            await channel.stop()
         await producer.stop()
         await client.aclose()
 
@@ -242,6 +289,7 @@ class Service:
                     self.assignor,
                     self._resources.engine,
                     self._resources.budgets,
+                    self._resources.shared_budget,
                     self.settings,
                     self.metrics,
                 )

@@ -91,6 +91,16 @@ class Metrics:
             "Calls per second this replica may make now",
             registry=r,
         )
+        self.backlog_calls = Gauge(
+            "chat_import_backlog_calls",
+            "Calls this replica estimates it still has to make for the partitions it holds",
+            registry=r,
+        )
+        self.shares_read_late = Counter(
+            "chat_import_budget_shares_read_late",
+            "Budget shares read from the control topic after the instant they took effect",
+            registry=r,
+        )
         self.retries = Counter(
             "chat_import_retries",
             "Provider calls retried, by error class",

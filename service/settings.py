@@ -177,6 +177,9 @@ class TopicsSettings(BaseModel):
     messages: str = "chat-import.group-messages"
     outcomes: str = "chat-import.outcomes"
     dead_letter: str = "chat-import.dead-letter"
+    # The replicas' backlog reports, from which each takes its share of the call budget
+    # (one partition; internal to the service, like a consumer group's offsets).
+    control: str = "chat-import.control"
 
 
 class TencentSettings(BaseModel):
@@ -232,6 +235,9 @@ class PipelineSettings(BaseModel):
     # Share of the app-wide call budget this replica takes: None = proportional to the partitions
     # it holds (recomputed on every rebalance); a number fixes the per-replica budget.
     replica_calls_per_second: float | None = Field(default=None, gt=0)
+    # Weight each replica's share by the calls it has left (reported on the control topic), so
+    # that replicas with more work get more of the budget; off: shares follow indices held.
+    share_budget_by_backlog: bool = True
     # Calls leave a little below the budget: the provider counts arrivals, and network and
     # scheduling jitter bunch evenly spaced calls together.
     budget_headroom: float = Field(default=0.02, ge=0, lt=0.5)

@@ -34,8 +34,9 @@ from service.domain.events import InputRecord
 from service.domain.offset_map import OffsetMap
 from service.messaging.assignor import CopartitionedAssignor
 from service.messaging.committed import committed_with_metadata
+from service.messaging.shared_budget import SharedBudget
 from service.metrics import Metrics
-from service.providers.ratelimit import ApiBudgets, replica_share
+from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
 from service.settings import Settings
 
@@ -78,6 +79,7 @@ class ConsumerController:
         assignor: CopartitionedAssignor,
         engine: Engine,
         budgets: ApiBudgets,
+        shared_budget: SharedBudget,
         settings: Settings,
         metrics: Metrics,
     ) -> None:
@@ -85,6 +87,7 @@ class ConsumerController:
         self._assignor = assignor
         self._engine = engine
         self._budgets = budgets
+        self._shared_budget = shared_budget
         self._settings = settings
         self._metrics = metrics
         self._phase = Phase.JOINING
@@ -161,8 +164,8 @@ class ConsumerController:
             # another replica reports this partition's lag now
             with contextlib.suppress(KeyError):
                 self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
-        if self._phase is not Phase.STOPPING:
-            self._set_budget(0.0)  # nothing held until the new assignment
+        if self._phase is not Phase.STOPPING and self._shares_budget:
+            self._shared_budget.release()  # nothing held until the new assignment
 
     async def on_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         """Take the new partitions (none while stopping) and this replica's budget share."""
@@ -186,14 +189,8 @@ class ConsumerController:
             "partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in held)
         )
         holding = self._assignor.holding
-        rate = (
-            replica_share(
-                holding.indices, holding.index_count, self._settings.provider_calls_per_second
-            )
-            if holding is not None and holding.index_count
-            else 0.0
-        )
-        self._set_budget(rate)
+        if self._shares_budget:
+            self._shared_budget.hold(holding, self.backlog_calls)
         log.info(
             "call budget share",
             calls_per_second=round(self._budgets.rate, 2),
@@ -228,18 +225,34 @@ class ConsumerController:
         with contextlib.suppress(IllegalStateError):
             self._consumer.resume(*(tp for tp in new if tp in held and tp not in self._paused))
 
-    def _set_budget(self, rate: float) -> None:
-        """Take ``rate`` as this replica's share, unless a fixed per-replica rate is set.
+    @property
+    def _shares_budget(self) -> bool:
+        """False when a fixed per-replica rate is set: then no share is taken."""
+        return self._settings.pipeline.replica_calls_per_second is None
 
-        Shares follow co-partitioned indices (partition p of every input topic together): each
-        index is held by one replica, so the shares of all replicas add up to at most the app's
-        budget for every assignment; between revocation and assignment a replica holds nothing
-        and takes nothing.
+    async def backlog_calls(self) -> float:
+        """The calls this replica estimates it still has to make for the partitions it holds.
+
+        Records read and not finished, plus records not yet fetched (high watermark less fetch
+        position); a message record counts as ``1 / messages_per_call`` of a call, any other as
+        one. Reported on the control topic, it weights this replica's share of the budget.
         """
-        if self._settings.pipeline.replica_calls_per_second is not None:
-            return
-        self._budgets.set_rate(rate)
-        self._metrics.rate_budget.set(rate)
+        per_call = self._settings.pipeline.messages_per_call
+        unfinished = self._engine.buffered_by_partition()
+        held = self._consumer.assignment()
+        highs = {tp: self._consumer.highwater(tp) for tp in held}  # before any await
+        calls = 0.0
+        for tp in held:
+            records = unfinished.get((tp.topic, tp.partition), 0)
+            high = highs[tp]
+            if high is not None:
+                with contextlib.suppress(IllegalStateError, KafkaError, TimeoutError):
+                    position = await asyncio.wait_for(
+                        self._consumer.position(tp), POSITION_WAIT_SECONDS
+                    )
+                    records += max(0, high - position)
+            calls += records / per_call if tp.topic == self._settings.topics.messages else records
+        return calls
 
     # ------------------------------------------------------------------ stop
 
@@ -248,6 +261,7 @@ class ConsumerController:
         self._phase = Phase.STOPPING
         with contextlib.suppress(IllegalStateError):
             self._consumer.pause(*self._consumer.assignment())
+        await self._shared_budget.stop()  # the share in force stays for the drain
         self._flow_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._flow_task

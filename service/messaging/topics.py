@@ -13,7 +13,10 @@ from service.settings import KafkaSettings, TopicsSettings
 
 def topic_names(topics: TopicsSettings) -> list[str]:
     """Every topic the service reads or writes."""
-    return [topics.groups, topics.messages, topics.outcomes, topics.dead_letter]
+    return [topics.groups, topics.messages, topics.outcomes, topics.dead_letter, topics.control]
+
+
+CONTROL_RETENTION_MS = 600_000  # reports are read within a second; ten minutes is plenty
 
 
 async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[str]:
@@ -30,21 +33,7 @@ async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[st
         if not missing:
             return []
         try:
-            await admin.create_topics(
-                [
-                    NewTopic(
-                        name,
-                        num_partitions=kafka.topic_partitions,
-                        replication_factor=kafka.replication_factor,
-                        topic_configs=(
-                            {"max.message.bytes": str(kafka.max_message_bytes)}
-                            if name == topics.dead_letter
-                            else {}
-                        ),
-                    )
-                    for name in missing
-                ]
-            )
+            await admin.create_topics([_new_topic(name, kafka, topics) for name in missing])
         except TopicAlreadyExistsError:
             pass
         except KafkaError:
@@ -53,3 +42,29 @@ async def ensure_topics(kafka: KafkaSettings, topics: TopicsSettings) -> list[st
         return missing
     finally:
         await admin.close()
+
+
+def _new_topic(name: str, kafka: KafkaSettings, topics: TopicsSettings) -> NewTopic:
+    if name == topics.control:
+        # one partition: every replica reads every report in the same order
+        return NewTopic(
+            name,
+            num_partitions=1,
+            replication_factor=kafka.replication_factor,
+            # the broker's clock stamps every report: the instant a share takes effect is the
+            # same on every replica (service.domain.budget_sharing)
+            topic_configs={
+                "retention.ms": str(CONTROL_RETENTION_MS),
+                "message.timestamp.type": "LogAppendTime",
+            },
+        )
+    return NewTopic(
+        name,
+        num_partitions=kafka.topic_partitions,
+        replication_factor=kafka.replication_factor,
+        topic_configs=(
+            {"max.message.bytes": str(kafka.max_message_bytes)}
+            if name == topics.dead_letter
+            else {}
+        ),
+    )

@@ -15,6 +15,7 @@ from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
 from service.messaging.assignor import CopartitionedAssignor, Holding
 from service.messaging.consumer_controller import ConsumerController
+from service.messaging.shared_budget import SharedBudget
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
@@ -71,7 +72,15 @@ def controller(consumer: StandInConsumer) -> tuple[ConsumerController, ApiBudget
         budgets=budgets,
     )
     assignor = CopartitionedAssignor()
-    return ConsumerController(consumer, assignor, engine, budgets, settings, Metrics()), budgets
+    return ConsumerController(
+        consumer,
+        assignor,
+        engine,
+        budgets,
+        SharedBudget(budgets, Metrics(), settings.provider_calls_per_second, None),
+        settings,
+        Metrics(),
+    ), budgets
 
 
 def both(*partitions: int) -> set[TopicPartition]:
@@ -201,7 +210,13 @@ def resuming_controller(
         budgets=budgets,
     )
     control = ConsumerController(
-        consumer, CopartitionedAssignor(), engine, budgets, settings, metrics
+        consumer,
+        CopartitionedAssignor(),
+        engine,
+        budgets,
+        SharedBudget(budgets, Metrics(), settings.provider_calls_per_second, None),
+        settings,
+        metrics,
     )
     return control, engine, provider, metrics
 

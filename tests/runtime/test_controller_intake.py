@@ -11,6 +11,7 @@ from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
 from service.messaging.assignor import CopartitionedAssignor, Holding
 from service.messaging.consumer_controller import ConsumerController
+from service.messaging.shared_budget import SharedBudget
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
@@ -54,7 +55,15 @@ async def test_a_batch_fetched_before_the_current_assignment_is_left_to_its_fetc
     )
     assignor = CopartitionedAssignor()
     assignor.holding = Holding(1, frozenset({0}), 1)
-    control = ConsumerController(consumer, assignor, engine, budgets, settings, Metrics())
+    control = ConsumerController(
+        consumer,
+        assignor,
+        engine,
+        budgets,
+        SharedBudget(budgets, Metrics(), settings.provider_calls_per_second, None),
+        settings,
+        Metrics(),
+    )
     feed = Feed()
     group = feed.group("g1")
     messages = [feed.message("g1", n) for n in range(10)]
@@ -115,7 +124,13 @@ async def test_a_rebalance_while_lag_is_read_leaves_the_flow_loop_running():
         budgets=budgets,
     )
     control = ConsumerController(
-        consumer, CopartitionedAssignor(), engine, budgets, settings, Metrics()
+        consumer,
+        CopartitionedAssignor(),
+        engine,
+        budgets,
+        SharedBudget(budgets, Metrics(), settings.provider_calls_per_second, None),
+        settings,
+        Metrics(),
     )
     await control.on_assigned(list(consumer.held))
     await asyncio.wait_for(consumer.waiting.wait(), 5)  # the lag read waits on messages:0

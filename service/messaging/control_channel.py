@@ -1,0 +1,100 @@
+# Copyright 2026 chat-import-service contributors
+# SPDX-License-Identifier: Apache-2.0
+"""The control topic: this replica's backlog reports out, every replica's reports in.
+
+One partition, so every replica reads every report in the same order
+(``service.domain.budget_sharing``). Each replica reads it with a consumer of its own, outside
+the consumer group, from the end: reports are only of use while they are fresh. Reports go out
+through a producer of their own, acknowledged by the leader only and sent at once, so that
+outcomes queued on the service's main producer never hold them back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from service.domain.budget_sharing import Report, decode_report, encode_report
+from service.messaging.kafka_clients import security_options
+from service.settings import KafkaSettings
+
+log = structlog.get_logger("service.messaging.control")
+
+FETCH_WAIT_MS = 50
+
+
+class ControlChannel:
+    """Sends and reads backlog reports on the control topic."""
+
+    __slots__ = ("_consumer", "_partition", "_producer")
+
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self._partition = TopicPartition(topic, 0)
+        options = security_options(kafka)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap_servers,
+            client_id=f"{kafka.client_id}-control",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=FETCH_WAIT_MS,
+            **options,
+        )
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=kafka.bootstrap_servers,
+            client_id=f"{kafka.client_id}-control",
+            acks=1,
+            linger_ms=0,
+            enable_idempotence=False,
+            request_timeout_ms=5_000,
+            **options,
+        )
+
+    async def start(self) -> None:
+        """Connect both clients and read from the end of the topic."""
+        await self._producer.start()
+        try:
+            await self._consumer.start()
+            self._consumer.assign([self._partition])
+            await self._consumer.seek_to_end(self._partition)
+        except BaseException:
+            await self._producer.stop()
+            raise
+
+    async def send(self, report: Report) -> None:
+        """Publish ``report`` and wait for the broker to acknowledge it."""
+        await self._producer.send_and_wait(
+            self._partition.topic,
+            value=encode_report(report),
+            key=report.replica.encode(),
+            partition=0,
+        )
+
+    async def read(self, timeout_seconds: float) -> list[tuple[Report, float]]:
+        """The reports that arrived, in order, each with its time stamp (seconds, wall clock).
+
+        Waits up to ``timeout_seconds`` for one.
+        """
+        batches = await self._consumer.getmany(
+            self._partition, timeout_ms=int(timeout_seconds * 1000)
+        )
+        reports = []
+        for record in batches.get(self._partition, ()):
+            report = decode_report(record.value)
+            if report is None:
+                log.warning(
+                    "a control record is not a backlog report; skipped", offset=record.offset
+                )
+                continue
+            reports.append((report, record.timestamp / 1000))
+        return reports
+
+    async def stop(self) -> None:
+        """Close both clients."""
+        with contextlib.suppress(KafkaError):
+            await self._consumer.stop()
+        with contextlib.suppress(KafkaError):
+            await self._producer.stop()
