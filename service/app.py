@@ -61,7 +61,7 @@ class Resources:
     http: HttpServer
 
 
-CONTROL_TOPIC_WAIT_SECONDS = 10.0
+CONTROL_TOPIC_WAIT_SECONDS = 3.0  # a topic just created shows in the metadata by then
 
 
 async def open_control_channel(settings: Settings) -> ControlChannel | None:
@@ -143,7 +143,13 @@ async def open_resources(
         await producer.stop()
         await client.aclose()
         raise
-    shared_budget = SharedBudget(budgets, metrics, settings.provider_calls_per_second, channel)
+    shared_budget = SharedBudget(
+        budgets,
+        metrics,
+        settings.provider_calls_per_second,
+        channel,
+        group=settings.kafka.group_id,
+    )
     readiness, liveness = probes
     http = HttpServer(
         create_http_app(metrics.registry, readiness, liveness),

@@ -77,6 +77,37 @@ def _component_schemas() -> dict[str, Any]:
         },
         "required": list(DEAD_LETTER_HEADERS),
     }
+    schemas["BudgetReport"] = {
+        "type": "object",
+        "description": (
+            "Internal to the service: one replica's backlog, from which every replica derives "
+            "every replica's share of the call budget (service/domain/budget_sharing.py)."
+        ),
+        "properties": {
+            "format": {"const": 1},
+            "replica": {"type": "string", "description": "the reporting process's random id"},
+            "epoch": {"type": "integer", "minimum": 0, "description": "assignment epoch"},
+            "index_count": {"type": "integer", "minimum": 0, "description": "indices spread"},
+            "indices": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0},
+                "description": "partition indices the replica holds",
+            },
+            "backlog": {"type": "number", "minimum": 0, "description": "calls left (estimate)"},
+            "sequence": {"type": "integer", "minimum": 0, "description": "counts its reports"},
+            "group": {"type": "string", "description": "the consumer group (deployment)"},
+        },
+        "required": [
+            "format",
+            "replica",
+            "epoch",
+            "index_count",
+            "indices",
+            "backlog",
+            "sequence",
+            "group",
+        ],
+    }
     return schemas
 
 
@@ -155,6 +186,17 @@ def _messages() -> dict[str, Any]:
             "payload": _ref("components/schemas", "DeadLetterPayload"),
             "bindings": _key("the original record's key, unchanged"),
         },
+        "BudgetReport": {
+            "name": "budget-report",
+            "title": "A replica's backlog (internal)",
+            "summary": (
+                "Ten a second from each replica holding partitions; the broker's time stamp "
+                "(LogAppendTime) sets when the shares computed after it take effect."
+            ),
+            "contentType": "application/json",
+            "payload": _ref("components/schemas", "BudgetReport"),
+            "bindings": _key("the reporting replica's id"),
+        },
     }
 
 
@@ -221,6 +263,11 @@ def build_document() -> dict[str, Any]:
             "deadLetter": _channel(
                 topics.dead_letter, "Records that are not an event at all.", ["DeadLetter"]
             ),
+            "control": _channel(
+                topics.control,
+                "Internal, one partition: the replicas' backlog reports.",
+                ["BudgetReport"],
+            ),
         },
         "operations": {
             "consumeGroups": _operation(
@@ -234,6 +281,12 @@ def build_document() -> dict[str, Any]:
             ),
             "publishDeadLetters": _operation(
                 "send", "deadLetter", "Set aside records that are not events.", ["DeadLetter"]
+            ),
+            "reportBacklog": _operation(
+                "send", "control", "Report this replica's backlog.", ["BudgetReport"]
+            ),
+            "readBacklogs": _operation(
+                "receive", "control", "Read every replica's backlog.", ["BudgetReport"]
             ),
         },
         "components": {"schemas": _component_schemas(), "messages": _messages()},

@@ -9,7 +9,8 @@ the others, whose shares sit unused meanwhile. So each replica reports its backl
 estimates it still has to make) on a one-partition control topic, and every replica derives every
 share from the same reports:
 
-- ``Report``: one replica's assignment epoch, the indices it holds and its backlog.
+- ``Report``: one replica's consumer group, assignment epoch, the indices it holds and its
+  backlog.
 - ``allocate``: the shares for one epoch from the latest report of each replica. Indices no
   report names yet keep their split by indices; the rest of the budget goes ``floor_seconds`` of
   calls per index plus the backlogs, in proportion. Backlogs far below a second of calls leave the
@@ -56,6 +57,7 @@ class Report:
     indices: frozenset[int]
     backlog: float
     sequence: int = 0  # counts the replica's reports: it knows its own when they come back
+    group: str = ""  # the consumer group: deployments sharing a control topic ignore each other
 
 
 def encode_report(report: Report) -> bytes:
@@ -69,6 +71,7 @@ def encode_report(report: Report) -> bytes:
             "indices": sorted(report.indices),
             "backlog": round(report.backlog, 3),
             "sequence": report.sequence,
+            "group": report.group,
         },
         separators=(",", ":"),
     ).encode()
@@ -84,6 +87,7 @@ def decode_report(data: bytes | None) -> Report | None:
         return None
     replica, epoch, index_count = body.get("replica"), body.get("epoch"), body.get("index_count")
     indices, backlog, sequence = body.get("indices"), body.get("backlog"), body.get("sequence")
+    group = body.get("group")
     if not (
         isinstance(replica, str)
         and _natural(epoch)
@@ -95,9 +99,10 @@ def decode_report(data: bytes | None) -> Report | None:
         and math.isfinite(backlog)
         and backlog >= 0
         and _natural(sequence)
+        and isinstance(group, str)
     ):
         return None
-    return Report(replica, epoch, index_count, frozenset(indices), float(backlog), sequence)
+    return Report(replica, epoch, index_count, frozenset(indices), float(backlog), sequence, group)
 
 
 def _natural(value: object) -> TypeGuard[int]:

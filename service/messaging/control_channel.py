@@ -11,6 +11,7 @@ outcomes queued on the service's main producer never hold them back.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import structlog
@@ -24,6 +25,7 @@ from service.settings import KafkaSettings
 log = structlog.get_logger("service.messaging.control")
 
 FETCH_WAIT_MS = 50
+STOP_WAIT_SECONDS = 5.0
 
 
 class ControlChannel:
@@ -93,8 +95,7 @@ class ControlChannel:
         return reports
 
     async def stop(self) -> None:
-        """Close both clients."""
-        with contextlib.suppress(KafkaError):
-            await self._consumer.stop()
-        with contextlib.suppress(KafkaError):
-            await self._producer.stop()
+        """Close both clients; reports not yet sent are dropped after ``STOP_WAIT_SECONDS``."""
+        for client in (self._consumer, self._producer):
+            with contextlib.suppress(KafkaError, TimeoutError):
+                await asyncio.wait_for(client.stop(), STOP_WAIT_SECONDS)

@@ -20,7 +20,6 @@ one the others may already have handed out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import deque
@@ -42,6 +41,7 @@ REPORT_SECONDS = 0.1
 READ_WAIT_SECONDS = 0.05  # also how often the share in effect is looked at
 LATE_AFTER_SECONDS = 2.0
 RETRY_SECONDS = 1.0
+STOP_WAIT_SECONDS = 2.0
 
 
 @dataclass(slots=True)
@@ -56,19 +56,21 @@ class _Term:
 class SharedBudget:
     """Sets this replica's budget to its share (see the module's text)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the budget, what it reports through, and for whom
         self,
         budgets: ApiBudgets,
         metrics: Metrics,
         app_rate: float,
         channel: ControlChannel | None,
         *,
+        group: str = "",
         clock: Callable[[], float] = time.time,  # wall clock: reports carry the broker's
     ) -> None:
         self._budgets = budgets
         self._metrics = metrics
         self._app_rate = app_rate
         self._channel = channel  # None: shares follow the indices held only
+        self._group = group
         self._clock = clock
         self.replica = uuid.uuid4().hex
         self._sequence = 0
@@ -79,6 +81,7 @@ class SharedBudget:
         self._term: _Term | None = None
         self._late = False
         self._failing = False
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def hold(self, holding: Holding | None, backlog: Callable[[], Awaitable[float]]) -> None:
@@ -101,19 +104,19 @@ class SharedBudget:
         self._apply(0.0)
 
     async def stop(self) -> None:
-        """Stop reporting and reading."""
+        """Stop reporting and reading (the share in effect stays, for the drain)."""
         self._term = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        self._stopping = True  # a cancellation swallowed inside a client still ends the loop
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_WAIT_SECONDS)
 
     # ------------------------------------------------------------------ the loop
 
     async def _run(self, channel: ControlChannel) -> None:
         next_report = self._clock()
-        while True:
+        while not self._stopping:
             try:
                 reports = await channel.read(READ_WAIT_SECONDS)
                 now = self._clock()
@@ -154,11 +157,14 @@ class SharedBudget:
                 holding.indices,
                 backlog,
                 self._sequence,
+                self._group,
             )
         )
         self._unechoed.append((self._sequence, self._clock()))
 
     def _take(self, report: Report, stamped: float, now: float) -> None:
+        if report.group != self._group:
+            return  # another deployment on the same control topic
         if report.replica == self.replica:
             while self._unechoed and self._unechoed[0][0] <= report.sequence:
                 self._unechoed.popleft()

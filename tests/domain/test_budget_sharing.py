@@ -44,6 +44,7 @@ VALID = {
     "indices": [0],
     "backlog": 1,
     "sequence": 1,
+    "group": "chat-import",
 }
 
 
@@ -57,6 +58,7 @@ class TestReports:
             indices=st.frozensets(st.integers(0, 11)),
             backlog=st.floats(0, 1e9).map(lambda x: round(x, 3)),
             sequence=st.integers(0, 2**40),
+            group=st.text(max_size=40),
         )
     )
     def test_a_report_reads_back_as_it_was_written(self, written: Report) -> None:
@@ -80,6 +82,7 @@ class TestReports:
                     {"backlog": math.inf},
                     {"replica": 7},
                     {"sequence": None},
+                    {"group": None},
                 )
             ),
         ],
@@ -182,8 +185,12 @@ class TestShareSchedule:
         assert schedule.share(100.31, ahead=0.05) == 40.0
 
 
+# holdings, index count, the log (sender, backlog, stamp), and when each replica reads each record
+Run = tuple[dict[str, frozenset[int]], int, list[tuple[str, float, float]], dict[str, list[float]]]
+
+
 @st.composite
-def cluster_runs(draw: st.DrawFn) -> tuple[dict[str, frozenset[int]], int, list, dict]:
+def cluster_runs(draw: st.DrawFn) -> Run:
     """Replicas holding disjoint indices, reports in log order, and when each replica reads each."""
     replicas = draw(st.integers(1, 5))
     index_count = draw(st.integers(replicas, 12))
@@ -236,7 +243,7 @@ class TestEpochBook:
 
 @given(cluster_runs())
 def test_the_shares_in_effect_never_add_up_to_more_than_the_budget(
-    run: tuple[dict[str, frozenset[int]], int, list, dict],
+    run: Run,
 ) -> None:
     """Every replica follows the same reports at its own pace; at no instant do they overrun."""
     held, index_count, log, reads = run

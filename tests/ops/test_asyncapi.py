@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from service.asyncapi import ASYNCAPI_PATH, build_document, render_asyncapi
+from service.domain.budget_sharing import Report, encode_report
 from service.domain.events import GroupImportEvent, MessageImportEvent, OutcomeEvent
 from service.settings import TopicsSettings
 
@@ -41,12 +42,13 @@ class TestAsyncApi:
         for ref in refs(document):
             assert resolve(document, ref) is not None
 
-    def test_four_topics_with_the_event_schemas(self) -> None:
-        """Both inputs take both event types; outcomes and dead letters have their own shapes."""
+    def test_five_topics_with_the_event_schemas(self) -> None:
+        """Both inputs take every event type; outcomes, dead letters and reports have theirs."""
         document = build_document()
         topics = TopicsSettings()
         channels = document["channels"]
-        assert ("3.0.0", {topics.groups, topics.messages, topics.outcomes, topics.dead_letter}) == (
+        expected = {topics.groups, topics.messages, topics.outcomes, topics.dead_letter}
+        assert ("3.0.0", expected | {topics.control}) == (
             document["asyncapi"],
             {channel["address"] for channel in channels.values()},
         )
@@ -56,7 +58,7 @@ class TestAsyncApi:
                 schemas[model.__name__]["properties"]
             )
         operations = document["operations"]
-        assert {"receive": 2, "send": 2} == {
+        assert {"receive": 3, "send": 3} == {
             action: sum(op["action"] == action for op in operations.values())
             for action in ("receive", "send")
         }
@@ -66,3 +68,9 @@ class TestAsyncApi:
             headers["required"]
         )
         assert "application/octet-stream" == dead["contentType"]
+
+    def test_the_control_topics_reports_match_what_the_service_writes(self) -> None:
+        """The BudgetReport schema names exactly the fields a report carries."""
+        schema = build_document()["components"]["schemas"]["BudgetReport"]
+        written = json.loads(encode_report(Report("r", 1, 2, frozenset({0}), 3.5, 4)))
+        assert set(schema["required"]) == set(written) == set(schema["properties"])
