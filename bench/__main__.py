@@ -691,7 +691,7 @@ async def run_cluster_rows(
     """Five replicas on one app budget, the budget split table, engine memory; True on failure."""
     console.print(
         f"[bold]five replicas[/]: {REPLICA_GROUPS} groups x {REPLICA_MESSAGES} "
-        "messages, 60 ms, one app budget of 200 calls/s split by partitions held"
+        "messages, 60 ms, one app budget of 200 calls/s shared by the calls each replica has left"
     )
     five = await run_service(
         broker,
@@ -706,8 +706,9 @@ async def run_cluster_rows(
     all_results["replicas"] = [asdict(five)]
     rate = CALLS_PER_SECOND * (1 - PipelineSettings().budget_headroom)
     console.print(
-        f"[bold]call budget split[/] over {PARTITIONS} partitions "
-        f"({rate:g} calls/s, the app budget less the headroom), calls/s per replica:"
+        f"[bold]call budget split on assignment[/] over {PARTITIONS} partitions "
+        f"({rate:g} calls/s, the app budget less the headroom), calls/s per replica, before "
+        "the first backlog reports:"
     )
     console.print(budget_split(PARTITIONS, rate), highlight=False)
     memory = [group_memory(count) for count in args.memory_groups]

@@ -1,11 +1,12 @@
 #!/bin/sh
-# Create the service's four topics, idempotently (--if-not-exists: an existing topic is left as
+# Create the service's five topics, idempotently (--if-not-exists: an existing topic is left as
 # it is, partition count included). Run by the chat-import-topics Job and by deploy/compose.yaml,
 # inside the apache/kafka image.
 #
 # Reads the service's own settings for the brokers, topic names and largest record, so the two
 # cannot disagree:
-#   CHAT_IMPORT_KAFKA__BOOTSTRAP_SERVERS, CHAT_IMPORT_TOPICS__{GROUPS,MESSAGES,OUTCOMES,DEAD_LETTER},
+#   CHAT_IMPORT_KAFKA__BOOTSTRAP_SERVERS,
+#   CHAT_IMPORT_TOPICS__{GROUPS,MESSAGES,OUTCOMES,DEAD_LETTER,CONTROL},
 #   CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES (the service's producer limit; default 16 MiB, as there)
 # and the sizes:
 #   TOPIC_INPUT_PARTITIONS (both input topics), TOPIC_OUTCOME_PARTITIONS,
@@ -130,11 +131,16 @@ create "${CHAT_IMPORT_TOPICS__OUTCOMES:-chat-import.outcomes}" "$outcome_partiti
   --config "max.message.bytes=$max_message_bytes"
 create "${CHAT_IMPORT_TOPICS__DEAD_LETTER:-chat-import.dead-letter}" "$dead_letter_partitions" \
   --config "max.message.bytes=$max_message_bytes"
+# The replicas' backlog reports: one partition (every replica reads them in one order), stamped
+# by the broker (the instant a budget share takes effect comes from one clock), kept briefly.
+create "${CHAT_IMPORT_TOPICS__CONTROL:-chat-import.control}" 1 \
+  --config "message.timestamp.type=LogAppendTime" --config "retention.ms=600000"
 
 # What exists now, one summary line per topic.
 for topic in "${CHAT_IMPORT_TOPICS__GROUPS:-chat-import.groups}" \
     "${CHAT_IMPORT_TOPICS__MESSAGES:-chat-import.group-messages}" \
     "${CHAT_IMPORT_TOPICS__OUTCOMES:-chat-import.outcomes}" \
-    "${CHAT_IMPORT_TOPICS__DEAD_LETTER:-chat-import.dead-letter}"; do
+    "${CHAT_IMPORT_TOPICS__DEAD_LETTER:-chat-import.dead-letter}" \
+    "${CHAT_IMPORT_TOPICS__CONTROL:-chat-import.control}"; do
   kafka_topics --describe --topic "$topic" | head -n 1
 done

@@ -37,6 +37,7 @@ EXPECTED_ALERTS = {
     "ChatImportConsumerLagNotFalling",
     "ChatImportPartitionsUnassigned",
     "ChatImportCallBudgetSaturated",
+    "ChatImportBudgetReportsReadLate",
     "ChatImportReplicaNotReady",
 }
 

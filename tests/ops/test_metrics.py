@@ -31,6 +31,8 @@ EXPOSED = {
     "chat_import_provider_call_seconds": "histogram",
     "chat_import_rate_limit_wait_seconds": "counter",
     "chat_import_calls_per_second_budget": "gauge",
+    "chat_import_backlog_calls": "gauge",
+    "chat_import_budget_shares_read_late": "counter",
     "chat_import_retries": "counter",
     "chat_import_in_flight_records": "gauge",
     "chat_import_queued_records": "gauge",
