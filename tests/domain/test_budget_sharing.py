@@ -90,6 +90,20 @@ class TestReports:
     def test_anything_else_on_the_control_topic_is_no_report(self, data: bytes | None) -> None:
         assert decode_report(data) is None
 
+    @pytest.mark.parametrize(
+        "data",
+        [
+            # an integer too large for a float: math.isfinite raises OverflowError
+            json.dumps(VALID).replace('"backlog": 1', '"backlog": 1' + "0" * 400).encode(),
+            # nested deeper than the JSON decoder's recursion limit: RecursionError
+            b"[" * 100_000 + b"]" * 100_000,
+        ],
+        ids=["huge-integer-backlog", "deeply-nested"],
+    )
+    def test_a_hostile_record_is_no_report_rather_than_an_error(self, data: bytes) -> None:
+        """An error here drops the whole batch read with it, on each replica at its own cut."""
+        assert decode_report(data) is None
+
     def test_the_valid_example_is_a_report(self) -> None:
         assert decode_report(json.dumps(VALID).encode()) is not None
 
