@@ -81,7 +81,7 @@ def decode_report(data: bytes | None) -> Report | None:
     """The report in a control record; None when it is not one this format knows."""
     try:
         body = json.loads(data or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
         return None
     if not isinstance(body, dict) or body.get("format") != REPORT_FORMAT:
         return None
@@ -96,13 +96,21 @@ def decode_report(data: bytes | None) -> Report | None:
         and all(_natural(index) and index < index_count for index in indices)
         and isinstance(backlog, int | float)
         and not isinstance(backlog, bool)
-        and math.isfinite(backlog)
+        and _finite(backlog)
         and backlog >= 0
         and _natural(sequence)
         and isinstance(group, str)
     ):
         return None
     return Report(replica, epoch, index_count, frozenset(indices), float(backlog), sequence, group)
+
+
+def _finite(value: float) -> bool:
+    """A float's finiteness; an integer too large for a float is not finite either."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _natural(value: object) -> TypeGuard[int]:
