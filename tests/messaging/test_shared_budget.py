@@ -194,3 +194,42 @@ async def test_without_a_control_topic_the_share_is_the_split_by_indices() -> No
     budget.hold(None, backlog_of(0.0))
     assert budgets.rate == 0.0
     await budget.stop()
+
+
+class SlowChannel(StandInChannel):
+    """Sends wait for ``acknowledge`` while ``slow`` is set: a broker slow to answer."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.slow = False
+        self.waiting = asyncio.Event()
+        self.acknowledge = asyncio.Event()
+
+    async def send(self, report: Report) -> None:
+        if self.slow:
+            self.waiting.set()
+            await self.acknowledge.wait()
+        await super().send(report)
+
+
+async def test_a_lower_share_takes_effect_on_time_while_a_report_waits_for_its_ack(
+    clock: Clock,
+) -> None:
+    """The others take what this replica gives up at the instant, slow broker or not."""
+    budgets = ApiBudgets(0.0)
+    channel = SlowChannel(clock)
+    budget = SharedBudget(budgets, Metrics(), BUDGET, channel, group="g", clock=clock)  # type: ignore[arg-type]
+    try:
+        budget.hold(HOLDING, backlog_of(0.0))
+        await until(lambda: bool(channel.sent))
+        channel.slow = True
+        channel.other(5_000.0)
+        clock.now += 5.0  # read with the next one, then this replica reports: the send waits
+        channel.other(5_000.0)
+        await until(channel.waiting.is_set)
+        assert budgets.rate == 98.0  # planned, not in effect yet
+        clock.now += EFFECT_DELAY_SECONDS  # the other replica takes its larger share now
+        await until(lambda: budgets.rate < 10.0, timeout=2.0)
+    finally:
+        channel.acknowledge.set()
+        await budget.stop()
