@@ -115,6 +115,20 @@ class SharedBudget:
     # ------------------------------------------------------------------ the loop
 
     async def _run(self, channel: ControlChannel) -> None:
+        # Shares planned take effect on time even while a report waits for its acknowledgement
+        # or the backlog is measured: the loop below may be away for longer than the delay.
+        keeper = asyncio.create_task(self._keep_applying())
+        try:
+            await self._follow(channel)
+        finally:
+            keeper.cancel()
+
+    async def _keep_applying(self) -> None:
+        while True:
+            await asyncio.sleep(READ_WAIT_SECONDS)
+            self._refresh()
+
+    async def _follow(self, channel: ControlChannel) -> None:
         next_report = self._clock()
         while not self._stopping:
             try:
