@@ -3,7 +3,9 @@
 """The consumer controller against a stand-in consumer: probes, rebalances, budget shares."""
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
@@ -11,6 +13,8 @@ from aiokafka.errors import KafkaConnectionError, OffsetMetadataTooLargeError
 from aiokafka.structs import OffsetAndMetadata
 from structlog.testing import capture_logs
 
+from service.domain.budget_sharing import Report
+from service.domain.offset_map import OffsetMap
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
 from service.messaging.assignor import CopartitionedAssignor, Holding
@@ -155,6 +159,112 @@ class TestStopping:
         consumer.held = both(2)
         await control.on_assigned(list(consumer.held))
         assert (both(2), "shutting down") == (consumer.paused, control.readiness()[1])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ControlTopic:
+    """One control partition every replica reads in full, each from its own position."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.log: list[tuple[Report, float]] = []
+        self._appended = asyncio.Event()
+
+    def channel(self) -> SimpleNamespace:
+        read_to = 0
+
+        async def send(report: Report) -> None:
+            self.log.append((report, self.clock()))
+            self._appended.set()
+            self._appended = asyncio.Event()
+
+        async def read(timeout_seconds: float) -> list[tuple[Report, float]]:
+            nonlocal read_to
+            if read_to == len(self.log):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._appended.wait(), timeout_seconds)
+            got, read_to = self.log[read_to:], len(self.log)
+            return got
+
+        return SimpleNamespace(send=send, read=read)
+
+    def sent_by(self, replica: str) -> int:
+        return sum(1 for report, _ in self.log if report.replica == replica)
+
+    async def next_report_of(self, replica: str) -> None:
+        sent = self.sent_by(replica)
+        await until(lambda: self.sent_by(replica) > sent)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - a plain condition, polled with a deadline
+            await asyncio.sleep(0.01)
+
+
+class TestStoppingWithSharedBudget:
+    async def test_a_draining_replica_gives_up_what_the_others_take_meanwhile(self):
+        """While this replica drains, the other one's work grows: their shares still fit."""
+        clock = Clock()
+        topic = ControlTopic(clock)
+        settings = Settings(topics=TOPICS, pipeline=PipelineSettings(drain_seconds=30))
+        app_rate = settings.provider_calls_per_second  # 196
+        budgets = ApiBudgets(0.0)
+        engine = Engine(
+            FakeProvider(),
+            FakeSink(),
+            policy=RetryPolicy(),
+            rules=Rules(),
+            max_in_flight_calls=4,
+            metrics=Metrics(),
+            budgets=budgets,
+        )
+        draining, drained = asyncio.Event(), asyncio.Event()
+
+        async def slow_drain(timeout: float) -> dict[TopicPartition, OffsetMap]:
+            draining.set()
+            await drained.wait()  # in-flight calls still leave, on this replica's share
+            return {}
+
+        engine.drain = slow_drain  # type: ignore[method-assign]
+        here = SharedBudget(budgets, Metrics(), app_rate, topic.channel(), clock=clock)  # type: ignore[arg-type]
+        consumer = StandInConsumer(partitions=4)
+        control = ConsumerController(
+            consumer, CopartitionedAssignor(), engine, budgets, here, settings, Metrics()
+        )
+        other_budgets = ApiBudgets(0.0)
+        other = SharedBudget(other_budgets, Metrics(), app_rate, topic.channel(), clock=clock)  # type: ignore[arg-type]
+        other_work = [0.0]
+
+        async def other_backlog() -> float:
+            return other_work[0]
+
+        consumer.held = both(0, 1)
+        control._assignor.holding = Holding(7, frozenset({0, 1}), 4)
+        await control.on_assigned(list(consumer.held))
+        other.hold(Holding(7, frozenset({2, 3}), 4), other_backlog)
+        await until(lambda: topic.sent_by(here.replica) > 0 and topic.sent_by(other.replica) > 0)
+        stopping = asyncio.create_task(control.stop())
+        try:
+            await until(draining.is_set)
+            other_work[0] = 50_000.0  # a backfill lands on the other replica's partitions
+            for _ in range(5):
+                clock.now += 1.0
+                await topic.next_report_of(other.replica)
+            clock.now += 1.0
+            await until(lambda: other_budgets.rate > 150)
+            await until(lambda: budgets.rate + other_budgets.rate <= app_rate, timeout=2.0)
+        finally:
+            drained.set()
+            await stopping
+            await other.stop()
 
 
 class StandInCoordinator:
