@@ -261,12 +261,14 @@ class ConsumerController:
         self._phase = Phase.STOPPING
         with contextlib.suppress(IllegalStateError):
             self._consumer.pause(*self._consumer.assignment())
-        await self._shared_budget.stop()  # the share in force stays for the drain
         self._flow_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._flow_task
+        # The share keeps following the reports through the drain: the others keep moving
+        # theirs until this replica leaves the group, and a share frozen here would not follow.
         marks = await self._engine.drain(self._settings.pipeline.drain_seconds)
         await self._commit(marks, last=True)
+        await self._shared_budget.stop()
 
     # ------------------------------------------------------------- probes
 

@@ -104,7 +104,7 @@ class SharedBudget:
         self._apply(0.0)
 
     async def stop(self) -> None:
-        """Stop reporting and reading (the share in effect stays, for the drain)."""
+        """Stop reporting and reading (the share in effect stays; call it after the drain)."""
         self._term = None
         self._stopping = True  # a cancellation swallowed inside a client still ends the loop
         task, self._task = self._task, None
