@@ -209,6 +209,51 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
+class UnfetchedConsumer(StandInConsumer):
+    """Every held partition has ``unfetched`` records past the position, none fetched yet."""
+
+    def __init__(self, unfetched: int) -> None:
+        super().__init__()
+        self.unfetched = unfetched
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.unfetched
+
+    async def position(self, tp: TopicPartition) -> int:
+        return 0
+
+
+class OneMessagePerCall(FakeProvider):
+    messages_per_call = 1  # as ZIM: one message per import call
+
+
+class TestBacklog:
+    async def test_messages_count_as_the_calls_the_provider_needs_for_them(self):
+        """With one message per call, 70 messages waiting are 70 calls, not 10."""
+        consumer = UnfetchedConsumer(unfetched=70)
+        settings = Settings(topics=TOPICS)  # messages_per_call: 7, the setting's default
+        budgets = ApiBudgets(0.0)
+        engine = Engine(
+            OneMessagePerCall(),
+            FakeSink(),
+            policy=RetryPolicy(),
+            rules=Rules(),
+            max_in_flight_calls=4,
+            metrics=Metrics(),
+            budgets=budgets,
+            messages_per_call=settings.pipeline.messages_per_call,
+        )
+        shared = SharedBudget(budgets, Metrics(), settings.provider_calls_per_second, None)
+        control = ConsumerController(
+            consumer, CopartitionedAssignor(), engine, budgets, shared, settings, Metrics()
+        )
+        consumer.held = {TopicPartition("messages", 0)}
+        try:
+            assert await control.backlog_calls() == 70.0
+        finally:
+            await control.stop()
+
+
 class TestStoppingWithSharedBudget:
     async def test_a_draining_replica_gives_up_what_the_others_take_meanwhile(self):
         """While this replica drains, the other one's work grows: their shares still fit."""
