@@ -234,10 +234,11 @@ class ConsumerController:
         """The calls this replica estimates it still has to make for the partitions it holds.
 
         Records read and not finished, plus records not yet fetched (high watermark less fetch
-        position); a message record counts as ``1 / messages_per_call`` of a call, any other as
-        one. Reported on the control topic, it weights this replica's share of the budget.
+        position); a message record counts as ``1 / messages_per_call`` of a call (the engine's:
+        the setting, at most what the provider takes), any other as one. Reported on the control
+        topic, it weights this replica's share of the budget.
         """
-        per_call = self._settings.pipeline.messages_per_call
+        per_call = self._engine.messages_per_call
         unfinished = self._engine.buffered_by_partition()
         held = self._consumer.assignment()
         highs = {tp: self._consumer.highwater(tp) for tp in held}  # before any await

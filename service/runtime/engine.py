@@ -157,6 +157,10 @@ class Engine:
             per_call=min(members_per_call or provider.members_per_call, provider.members_per_call),
         )
         self._unread_counts = UnreadCounts(provider, self._caller, self._writer, waits)
+        # messages one import call takes: the setting, at most what the provider allows
+        self.messages_per_call = min(
+            messages_per_call or provider.messages_per_call, provider.messages_per_call
+        )
         self._message_imports = MessageImports(
             provider,
             self._caller,
@@ -164,9 +168,7 @@ class Engine:
             self._groups,
             HistoryReconciler(provider, self._caller, metrics),
             metrics,
-            per_call=min(
-                messages_per_call or provider.messages_per_call, provider.messages_per_call
-            ),
+            per_call=self.messages_per_call,
             clock=clock,
             beside=self._beside_messages,
         )
