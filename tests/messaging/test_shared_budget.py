@@ -233,3 +233,30 @@ async def test_a_lower_share_takes_effect_on_time_while_a_report_waits_for_its_a
     finally:
         channel.acknowledge.set()
         await budget.stop()
+
+
+async def test_a_replica_whose_clock_runs_behind_the_brokers_lowers_its_share_in_time() -> None:
+    """The broker stamps the reports; this pod's clock is a second behind the broker's.
+
+    The other replica, its clock right, takes its larger share 0.3 s after the stamp. This one
+    must have given up its own by then, or the two together exceed the budget.
+    """
+    broker = Clock()
+    pod = Clock()
+    pod.now = broker.now - 1.0
+    budgets = ApiBudgets(0.0)
+    channel = StandInChannel(broker)  # its own reports come back stamped by the broker too
+    budget = SharedBudget(budgets, Metrics(), BUDGET, channel, group="g", clock=pod)  # type: ignore[arg-type]
+    try:
+        budget.hold(HOLDING, backlog_of(0.0))
+        await until(lambda: bool(channel.sent))
+        channel.other(5_000.0)
+        for clock in (broker, pod):
+            clock.now += 5.0
+        channel.other(5_000.0)
+        await until(channel.inbox.empty)
+        for clock in (broker, pod):
+            clock.now += EFFECT_DELAY_SECONDS + 0.1  # the other replica has switched
+        await until(lambda: budgets.rate < 10.0, timeout=2.0)
+    finally:
+        await budget.stop()
