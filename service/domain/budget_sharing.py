@@ -45,6 +45,7 @@ REPORT_FORMAT = 1
 EFFECT_DELAY_SECONDS = 0.3
 FLOOR_SECONDS = 0.5
 SMOOTHING_SECONDS = 0.5
+STAMP_RESOLUTION = 0.001  # Kafka time stamps are whole milliseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,9 @@ def _round_down(exact: Fraction) -> float:
     return share if Fraction(share) <= exact else math.nextafter(share, 0.0)
 
 
+SAFETY = 1.0 - 1e-12  # float shares are scaled by this: rounding can never add up past a budget
+
+
 def allocate(
     reports: Mapping[str, Report],
     *,
@@ -134,56 +138,63 @@ def allocate(
     ``reports`` holds the latest report of each replica of the epoch, all with ``index_count``.
     Indices no report names keep ``app_rate * n / index_count`` for whoever holds them. Reports
     naming an index twice (which one assignment never does) leave every reporter its split by
-    indices. The shares, each rounded down, add up to at most ``app_rate``.
+    indices. The shares add up to at most ``app_rate`` (floats, scaled by ``SAFETY``, so this is
+    cheap enough to run after every report with many replicas).
     """
     if index_count <= 0 or app_rate <= 0:
         return dict.fromkeys(reports, 0.0)
     named = [index for report in reports.values() for index in report.indices]
+    per_index = app_rate / index_count
     by_index = {
-        replica: _round_down(Fraction(app_rate) * len(report.indices) / index_count)
-        for replica, report in reports.items()
+        replica: per_index * len(report.indices) * SAFETY for replica, report in reports.items()
     }
     if len(named) != len(set(named)):
         return by_index
-    rest = Fraction(app_rate) * len(named) / index_count
-    floor = Fraction(app_rate) * Fraction(floor_seconds) / index_count  # calls per index
+    floor = per_index * floor_seconds  # calls per index
     weights = {
-        replica: Fraction(report.backlog) + floor * len(report.indices)
-        for replica, report in reports.items()
+        replica: report.backlog + floor * len(report.indices) for replica, report in reports.items()
     }
-    total = sum(weights.values(), Fraction(0))
-    if total == 0:
+    total = math.fsum(weights.values())
+    if total <= 0:
         return by_index
-    return {replica: _round_down(rest * weight / total) for replica, weight in weights.items()}
+    rest = per_index * len(named)
+    return {replica: rest * (weight / total) * SAFETY for replica, weight in weights.items()}
 
 
 def smooth(previous: float, target: float, elapsed: float, *, seconds: float) -> float:
-    """``previous`` moved toward ``target`` by ``1 - exp(-elapsed / seconds)`` (rounded down).
+    """``previous`` moved toward ``target`` by ``1 - exp(-elapsed / seconds)``.
 
-    Every replica moves its share this way after every report, with the same ``elapsed`` (the
-    time between the reports' stamps), so the new shares are one mix of the old ones and of one
-    allocation: if each adds up to at most the budget, so does the mix. Early reports are
-    partial (a replica that has not fetched yet reports nothing), and a share that follows each
-    at once swings: a replica given much more than it can use meanwhile starves the others.
+    Every replica moves every share this way after every report, with the same ``elapsed`` (the
+    time between the reports' stamps). Early reports are partial (a replica that has not fetched
+    yet reports nothing), and a share that followed each at once would swing: a replica given
+    much more than it can use would meanwhile starve the others. The result lies between the
+    two (scaled by ``SAFETY``), so mixing two splits within a budget stays within it.
     """
-    step = Fraction(-math.expm1(-max(0.0, elapsed) / seconds)) if seconds > 0 else Fraction(1)
-    return _round_down(Fraction(previous) + (Fraction(target) - Fraction(previous)) * step)
+    step = -math.expm1(-max(0.0, elapsed) / seconds) if seconds > 0 else 1.0
+    return (previous + (target - previous) * step) * SAFETY
 
 
-def whole_calls(shares: Mapping[str, float]) -> dict[str, float]:
+def whole_calls(shares: Mapping[str, float], *, cap: int | None = None) -> dict[str, float]:
     """``shares`` as whole calls per second, adding up to the whole part of their sum.
 
     A replica's limiter lets no more than the whole part of its rate go in any one second (the
     provider counts by the second): the fractions of five shares would idle two calls a second.
     So each share is rounded down and the calls left over go one each to the largest fractions
-    (ties to the smaller replica id).
+    (ties to the smaller replica id). ``cap``: the total never exceeds it (the exact budget of
+    the replicas in ``shares``, whatever float rounding did to their sum).
     """
-    total = math.floor(sum((Fraction(share) for share in shares.values()), Fraction(0)))
+    total = math.floor(math.fsum(shares.values()) + 1e-6)
+    if cap is not None:
+        total = min(total, cap)
     floors = {replica: math.floor(share) for replica, share in shares.items()}
-    spare = max(0, total - sum(floors.values()))
+    spare = total - sum(floors.values())
     by_fraction = sorted(shares, key=lambda replica: (floors[replica] - shares[replica], replica))
-    for replica in by_fraction[:spare]:
+    for replica in by_fraction[: max(0, spare)]:
         floors[replica] += 1
+    while spare < 0:  # only with shares that add up to more than ``cap``
+        largest = min(floors, key=lambda replica: (-floors[replica], replica))
+        floors[largest] -= 1
+        spare += 1
     return {replica: float(calls) for replica, calls in floors.items()}
 
 
@@ -213,13 +224,16 @@ class EpochBook:
         self.stamped = stamped if self.stamped is None else max(self.stamped, stamped)
         self.reports[report.replica] = report
         targets = allocate(self.reports, index_count=self.index_count, app_rate=self._app_rate)
+        # the exact budget of the indices reported (each once, should two reports name one)
+        named = len(frozenset().union(*(known.indices for known in self.reports.values())))
+        cap = math.floor(Fraction(self._app_rate) * named / self.index_count)
         for replica, target in targets.items():
             before = self._smoothed.get(replica)
             if before is None:  # its split by indices until now
                 indices = len(self.reports[replica].indices)
                 before = _round_down(Fraction(self._app_rate) * indices / self.index_count)
             self._smoothed[replica] = smooth(before, target, elapsed, seconds=SMOOTHING_SECONDS)
-        self.shares = whole_calls(self._smoothed)
+        self.shares = whole_calls(self._smoothed, cap=cap)
 
 
 class ShareSchedule:
@@ -265,6 +279,36 @@ class ShareSchedule:
             self._current = pending.popleft()[1]
         soon = [share for at, share in pending if at <= now + ahead]
         return min([self._current, *soon])
+
+
+class BrokerClock:
+    """How far the broker's clock is ahead of this replica's, from its own reports coming back.
+
+    The broker stamps a report (``LogAppendTime``) between the moment it is sent and the moment
+    its acknowledgement arrives, so its clock is ahead by between ``stamped - acked`` and
+    ``stamped - sent`` (each widened by the millisecond a time stamp is rounded to). The bounds
+    are what the last ``samples`` reports agree on; when they do not agree (a clock was
+    stepped), the latest report's alone. Before any report came back: none (0, 0).
+    """
+
+    __slots__ = ("_samples",)
+
+    def __init__(self, samples: int = 20) -> None:
+        self._samples: deque[tuple[float, float]] = deque(maxlen=samples)
+
+    def add(self, sent: float, acked: float, stamped: float) -> None:
+        """One report of this replica's: sent and acknowledged (its clock), stamped (broker's)."""
+        self._samples.append(
+            (stamped - acked - STAMP_RESOLUTION, stamped - sent + STAMP_RESOLUTION)
+        )
+
+    def bounds(self) -> tuple[float, float]:
+        """The least and the most the broker's clock may be ahead of this replica's."""
+        if not self._samples:
+            return 0.0, 0.0
+        low = max(sample[0] for sample in self._samples)
+        high = min(sample[1] for sample in self._samples)
+        return (low, high) if low <= high else self._samples[-1]
 
 
 class ShareFollower:

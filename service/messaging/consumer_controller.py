@@ -238,6 +238,10 @@ class ConsumerController:
         the setting, at most what the provider takes), any other as one. Reported on the control
         topic, it weights this replica's share of the budget.
         """
+        if self._phase is Phase.STOPPING:
+            # It takes nothing more and its queued work is dropped by the drain: it reports
+            # none, so that the others get its budget while its last calls finish.
+            return 0.0
         per_call = self._engine.messages_per_call
         unfinished = self._engine.buffered_by_partition()
         held = self._consumer.assignment()

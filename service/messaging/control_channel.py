@@ -25,16 +25,18 @@ from service.settings import KafkaSettings
 log = structlog.get_logger("service.messaging.control")
 
 FETCH_WAIT_MS = 50
+LOG_APPEND_TIME = 1  # a record's timestamp_type when the broker stamped it
 STOP_WAIT_SECONDS = 5.0
 
 
 class ControlChannel:
     """Sends and reads backlog reports on the control topic."""
 
-    __slots__ = ("_consumer", "_partition", "_producer")
+    __slots__ = ("_consumer", "_partition", "_producer", "_warned")
 
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self._partition = TopicPartition(topic, 0)
+        self._warned = False
         options = security_options(kafka)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=kafka.bootstrap_servers,
@@ -91,6 +93,13 @@ class ControlChannel:
                     "a control record is not a backlog report; skipped", offset=record.offset
                 )
                 continue
+            if record.timestamp_type != LOG_APPEND_TIME and not self._warned:
+                self._warned = True
+                log.warning(
+                    "the control topic keeps the producers' time stamps: the replicas' clocks "
+                    "must agree closely; set message.timestamp.type=LogAppendTime on it",
+                    topic=self._partition.topic,
+                )
             reports.append((report, record.timestamp / 1000))
         return reports
 

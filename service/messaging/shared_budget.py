@@ -3,12 +3,19 @@
 """The share of the app's call budget a replica takes, weighted by the work every replica has left.
 
 The consumer controller calls ``hold`` when partitions are assigned (with the assignor's
-holding and a way to measure the backlog) and ``release`` when they are revoked. While holding,
-a task here reports this replica's backlog on the control topic every ``REPORT_SECONDS``, reads
-every replica's reports, and sets the budget to the share ``service.domain.budget_sharing`` gives
-(``allocate`` after each report, taking effect when ``ShareSchedule`` says). On assignment the
-share starts at the split by indices held, which every replica's allocation keeps for indices
-not yet reported.
+holding and a way to measure the backlog) and ``release`` when they are revoked, and ``stop``
+once its drain is over. While holding, one task reports this replica's backlog on the control
+topic every ``REPORT_SECONDS``; another reads every replica's reports and sets the budget to the
+share ``service.domain.budget_sharing`` gives (``EpochBook`` after each report, taking effect
+when ``ShareSchedule`` says). Reading never waits on reporting. On assignment the share starts
+at the split by indices held, which every replica's allocation keeps for indices not yet
+reported.
+
+The instants shares take effect come from the broker's clock (the reports' time stamps). Each
+replica keeps the bounds of how far that clock is from its own (``BrokerClock``, from its own
+reports coming back) and takes a smaller share as soon as the broker's clock may have reached
+its instant, a larger one only once it surely has: a pod whose clock is off does not overrun
+the budget.
 
 The guarantee that the shares add up to at most the budget rests on every replica reading each
 report within ``EFFECT_DELAY_SECONDS``. A report read later only lowers the share. A replica that
@@ -29,7 +36,7 @@ from dataclasses import dataclass
 import structlog
 from aiokafka.errors import KafkaError
 
-from service.domain.budget_sharing import EpochBook, Report, ShareFollower
+from service.domain.budget_sharing import BrokerClock, EpochBook, Report, ShareFollower
 from service.messaging.assignor import Holding
 from service.messaging.control_channel import ControlChannel
 from service.metrics import Metrics
@@ -74,8 +81,9 @@ class SharedBudget:
         self._clock = clock
         self.replica = uuid.uuid4().hex
         self._sequence = 0
-        # own reports acknowledged by the broker and not read back yet: (sequence, when)
-        self._unechoed: deque[tuple[int, float]] = deque(maxlen=256)
+        # own reports acknowledged by the broker, not read back yet: (sequence, sent, acked)
+        self._unechoed: deque[tuple[int, float, float]] = deque(maxlen=256)
+        self._broker_clock = BrokerClock()
         # the reports of the newest epoch read (from before this replica's own term too)
         self._book = EpochBook(0, 0, app_rate)
         self._term: _Term | None = None
@@ -112,34 +120,22 @@ class SharedBudget:
             task.cancel()
             await asyncio.wait({task}, timeout=STOP_WAIT_SECONDS)
 
-    # ------------------------------------------------------------------ the loop
+    # ----------------------------------------------------------------- the loops
 
     async def _run(self, channel: ControlChannel) -> None:
-        # Shares planned take effect on time even while a report waits for its acknowledgement
-        # or the backlog is measured: the loop below may be away for longer than the delay.
-        keeper = asyncio.create_task(self._keep_applying())
+        # Reading never waits for a report's acknowledgement or a backlog measurement: a share
+        # planned for an instant must take effect then, whatever the reporting is doing.
+        reporter = asyncio.create_task(self._report_loop(channel))
         try:
-            await self._follow(channel)
+            await self._read_loop(channel)
         finally:
-            keeper.cancel()
+            reporter.cancel()
+            await asyncio.wait({reporter}, timeout=STOP_WAIT_SECONDS)
 
-    async def _keep_applying(self) -> None:
-        while True:
-            await asyncio.sleep(READ_WAIT_SECONDS)
-            self._refresh()
-
-    async def _follow(self, channel: ControlChannel) -> None:
-        next_report = self._clock()
+    async def _read_loop(self, channel: ControlChannel) -> None:
         while not self._stopping:
             try:
                 reports = await channel.read(READ_WAIT_SECONDS)
-                now = self._clock()
-                for report, stamped in reports:
-                    self._take(report, stamped, now)
-                term = self._term
-                if term is not None and term.holding.indices and now >= next_report:
-                    next_report = now + REPORT_SECONDS
-                    await self._report(channel, term)
             except Exception as exc:  # whatever fails, the share goes to 0
                 if not self._failing:
                     log.warning(
@@ -154,7 +150,26 @@ class SharedBudget:
             if self._failing:
                 log.info("the control topic answers again")
             self._failing = False
+            for report, stamped in reports:
+                self._take(report, stamped)
             self._refresh()
+
+    async def _report_loop(self, channel: ControlChannel) -> None:
+        while not self._stopping:
+            # ten a second; fewer with many replicas, whose reports every replica reads
+            await asyncio.sleep(max(REPORT_SECONDS, REPORT_SECONDS * len(self._book.reports) / 12))
+            term = self._term
+            if term is None or not term.holding.indices:
+                continue
+            try:
+                await self._report(channel, term)
+            except Exception as exc:  # the others keep this replica's last report meanwhile
+                log.warning(
+                    "a backlog report was not sent",
+                    error=repr(exc),
+                    exc_info=not isinstance(exc, KafkaError),
+                )
+                await asyncio.sleep(RETRY_SECONDS)
 
     async def _report(self, channel: ControlChannel, term: _Term) -> None:
         backlog = await term.backlog()
@@ -163,6 +178,7 @@ class SharedBudget:
             return  # revoked while measuring
         self._sequence += 1
         holding = term.holding
+        sent = self._clock()
         await channel.send(
             Report(
                 self.replica,
@@ -174,14 +190,22 @@ class SharedBudget:
                 self._group,
             )
         )
-        self._unechoed.append((self._sequence, self._clock()))
+        self._unechoed.append((self._sequence, sent, self._clock()))
 
-    def _take(self, report: Report, stamped: float, now: float) -> None:
+    def _broker_now(self) -> tuple[float, float]:
+        """The least and the most the broker's clock may read now."""
+        now = self._clock()
+        low, high = self._broker_clock.bounds()
+        return now + low, now + high
+
+    def _take(self, report: Report, stamped: float) -> None:
         if report.group != self._group:
             return  # another deployment on the same control topic
         if report.replica == self.replica:
             while self._unechoed and self._unechoed[0][0] <= report.sequence:
-                self._unechoed.popleft()
+                sequence, sent, acked = self._unechoed.popleft()
+                if sequence == report.sequence:
+                    self._broker_clock.add(sent, acked, stamped)
         book = self._book
         if report.epoch > book.epoch:
             self._book = book = EpochBook(report.epoch, report.index_count, self._app_rate)
@@ -194,7 +218,8 @@ class SharedBudget:
         holding = term.holding
         if book.epoch != holding.epoch or book.index_count != holding.index_count:
             return
-        if not term.follower.follow(book, now):
+        earliest, _ = self._broker_now()
+        if not term.follower.follow(book, earliest):
             self._metrics.shares_read_late.inc()
 
     def _refresh(self) -> None:
@@ -203,18 +228,23 @@ class SharedBudget:
         if term is None:
             return
         now = self._clock()
-        behind = bool(self._unechoed) and now - self._unechoed[0][1] > LATE_AFTER_SECONDS
+        behind = bool(self._unechoed) and now - self._unechoed[0][2] > LATE_AFTER_SECONDS
         if behind != self._late:
             self._late = behind
             if behind:
                 log.warning(
                     "reading the control topic late: no call budget until it catches up",
-                    seconds=round(now - self._unechoed[0][1], 2),
+                    seconds=round(now - self._unechoed[0][2], 2),
                 )
             else:
                 log.info("the control topic caught up: call budget shared again")
-        blind = behind or self._failing
-        self._apply(0.0 if blind else term.follower.share(now, ahead=READ_WAIT_SECONDS))
+        if behind or self._failing:
+            self._apply(0.0)
+            return
+        # A smaller share as soon as the broker's clock may have reached its instant, a larger
+        # one only once it surely has.
+        earliest, latest = self._broker_now()
+        self._apply(term.follower.share(earliest, ahead=latest - earliest + READ_WAIT_SECONDS))
 
     def _apply(self, rate: float) -> None:
         if rate != self._budgets.rate:
