@@ -264,7 +264,7 @@ class TestTopicsJob:
         ]
         assert (0, expected) == (code, config.read_text().splitlines())
         assert "user.key from the Secret\nuser.crt from the Secret\n" == keystore.read_text()
-        assert 8 == len([call for call in calls if "--command-config" in call])
+        assert 10 == len([call for call in calls if "--command-config" in call])  # 5 topics
 
     def test_plaintext_needs_no_client_config(self, tmp_path: Path) -> None:
         """Without a security protocol no client config is written or passed."""

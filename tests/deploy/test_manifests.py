@@ -727,8 +727,8 @@ class TestTopicsJob:
         assert ("12", "3") == (data["TOPIC_INPUT_PARTITIONS"], data["TOPIC_REPLICATION_FACTOR"])
         assert int(data["TOPIC_OUTCOME_PARTITIONS"]) >= int(data["TOPIC_INPUT_PARTITIONS"])
 
-    def test_script_creates_the_four_topics_idempotently(self, tmp_path: Path) -> None:
-        """With the base ConfigMaps the script creates the four topics with --if-not-exists."""
+    def test_script_creates_the_five_topics_idempotently(self, tmp_path: Path) -> None:
+        """With the base ConfigMaps the script creates the five topics with --if-not-exists."""
         code, calls = run_topics_script(tmp_path, {**base_configmap(), **topics_configmap()})
         creates = [c for c in calls if "--create" in c]
         actual = [
@@ -745,6 +745,7 @@ class TestTopicsJob:
             ("chat-import.group-messages", "12", "3", True),
             ("chat-import.outcomes", "12", "3", True),
             ("chat-import.dead-letter", "3", "3", True),
+            ("chat-import.control", "1", "3", True),
         ]
         assert 0 == code
         assert expected == actual
@@ -762,6 +763,11 @@ class TestTopicsJob:
             "chat-import.group-messages": ["min.insync.replicas=2"],
             "chat-import.outcomes": ["min.insync.replicas=2", f"max.message.bytes={limit}"],
             "chat-import.dead-letter": ["min.insync.replicas=2", f"max.message.bytes={limit}"],
+            "chat-import.control": [
+                "min.insync.replicas=2",
+                "message.timestamp.type=LogAppendTime",
+                "retention.ms=600000",
+            ],
         }
         assert (0, expected) == (code, configs)
         assert str(limit) == base_configmap()["CHAT_IMPORT_KAFKA__MAX_MESSAGE_BYTES"]
@@ -965,12 +971,12 @@ class TestCompose:
         assert ["/bin/sh", target] == topics["entrypoint"]
 
     def test_topics_fit_the_single_broker(self, tmp_path: Path) -> None:
-        """With the compose env the script creates the four topics with one replica each."""
+        """With the compose env the script creates the five topics with one replica each."""
         env = {k: str(v) for k, v in compose_service("topics")["environment"].items()}
         code, calls = run_topics_script(tmp_path, env)
         factors = {option(c, "--replication-factor") for c in calls if "--create" in c}
         assert (0, {"1"}) == (code, factors)
-        assert 4 == len([c for c in calls if "--create" in c])
+        assert 5 == len([c for c in calls if "--create" in c])
 
 
 class TestDockerfile:

@@ -373,8 +373,8 @@ class TestStrimziTopics:
         present = {(d["kind"], d["metadata"]["name"]) for d in docs}
         assert set() == set(gone) & present
 
-    def test_creates_the_four_topics_of_the_settings(self, render: Render) -> None:
-        """The KafkaTopics' topic names are the service's four topic names."""
+    def test_creates_the_five_topics_of_the_settings(self, render: Render) -> None:
+        """The KafkaTopics' topic names are the service's five topic names."""
         config = service_config(render(self.NAME))
         expected = {
             config[key]
@@ -383,6 +383,7 @@ class TestStrimziTopics:
                 "CHAT_IMPORT_TOPICS__MESSAGES",
                 "CHAT_IMPORT_TOPICS__OUTCOMES",
                 "CHAT_IMPORT_TOPICS__DEAD_LETTER",
+                "CHAT_IMPORT_TOPICS__CONTROL",
             )
         }
         assert expected == set(self.topics(render))
@@ -396,6 +397,7 @@ class TestStrimziTopics:
             config["CHAT_IMPORT_TOPICS__MESSAGES"]: sizes["TOPIC_INPUT_PARTITIONS"],
             config["CHAT_IMPORT_TOPICS__OUTCOMES"]: sizes["TOPIC_OUTCOME_PARTITIONS"],
             config["CHAT_IMPORT_TOPICS__DEAD_LETTER"]: sizes["TOPIC_DEAD_LETTER_PARTITIONS"],
+            config["CHAT_IMPORT_TOPICS__CONTROL"]: "1",  # one partition, in the script too
         }
         expected = {
             name: (
