@@ -46,6 +46,7 @@ EFFECT_DELAY_SECONDS = 0.3
 FLOOR_SECONDS = 0.5
 SMOOTHING_SECONDS = 0.5
 STAMP_RESOLUTION = 0.001  # Kafka time stamps are whole milliseconds
+WINDOW_SECONDS = 1.0  # the provider counts calls in any window of one second
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,17 +243,32 @@ class ShareSchedule:
     ``plan`` takes the share an allocation gives this replica and the time stamp of the report
     it was computed after; the share takes effect ``delay_seconds`` later, and never before the
     one planned before it. Every replica plans the same allocations at the same instants, so
-    they switch together. An allocation read after its instant has passed (this replica reads
-    the control topic late) only ever lowers the share: the others switched already.
+    they switch together.
+
+    The provider counts calls in any one-second window, and a replica's limiter lets through
+    in a window at most the rate it has at the window's last call. So the rate a replica takes
+    is the smallest share in effect at any moment of the last ``window_seconds``: a smaller
+    share applies at its instant, a larger one a window later. Then, in any window, every
+    replica's calls are bounded by its share at the window's start, one allocation for all.
+
+    An allocation read after its instant has passed (this replica reads the control topic late)
+    only ever lowers the share: the others switched already.
     """
 
-    __slots__ = ("_current", "_delay", "_last_at", "_pending")
+    __slots__ = ("_delay", "_last_at", "_timeline", "_window")
 
-    def __init__(self, share: float, *, delay_seconds: float = EFFECT_DELAY_SECONDS) -> None:
+    def __init__(
+        self,
+        share: float,
+        *,
+        delay_seconds: float = EFFECT_DELAY_SECONDS,
+        window_seconds: float = WINDOW_SECONDS,
+    ) -> None:
         self._delay = delay_seconds
-        self._current = share
+        self._window = window_seconds
         self._last_at = -math.inf
-        self._pending: deque[tuple[float, float]] = deque()
+        # (instant, share from then on), in order: past switches within the window, then planned
+        self._timeline: deque[tuple[float, float]] = deque([(-math.inf, share)])
 
     def plan(self, share: float, stamped: float, now: float) -> bool:
         """An allocation gave ``share`` after a report stamped ``stamped`` (both clocks: wall).
@@ -262,23 +278,23 @@ class ShareSchedule:
         at = max(self._last_at, stamped + self._delay)
         self._last_at = at
         if at > now:
-            self._pending.append((at, share))
+            self._timeline.append((at, share))
             return True
-        self.share(now)
-        self._current = min(self._current, share)
+        # every instant planned so far has passed: the last share is the one in effect
+        self._timeline.append((now, min(self._timeline[-1][1], share)))
         return False
 
     def share(self, now: float, *, ahead: float = 0.0) -> float:
-        """The share in effect at ``now``; the smallest until ``now + ahead`` with ``ahead``.
+        """The rate to take at ``now``: the smallest share in effect in the window before it.
 
-        A replica that looks only every ``ahead`` seconds takes a smaller share that early and
-        a larger one that late, never a larger one while the others have switched to smaller.
+        With ``ahead``, up to ``now + ahead`` as well: a replica that looks only every ``ahead``
+        seconds takes a smaller share that early, never a larger one while the others have
+        switched to smaller. Times asked never go back.
         """
-        pending = self._pending
-        while pending and pending[0][0] <= now:
-            self._current = pending.popleft()[1]
-        soon = [share for at, share in pending if at <= now + ahead]
-        return min([self._current, *soon])
+        timeline = self._timeline
+        while len(timeline) > 1 and timeline[1][0] <= now - self._window:
+            timeline.popleft()
+        return min(share for at, share in timeline if at <= now + ahead)
 
 
 class BrokerClock:

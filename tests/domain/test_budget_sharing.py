@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from fractions import Fraction
@@ -178,15 +179,23 @@ class TestSmooth:
 
 
 class TestShareSchedule:
-    def test_a_share_takes_effect_the_delay_after_its_report(self) -> None:
+    def test_a_smaller_share_takes_effect_the_delay_after_its_report(self) -> None:
         schedule = ShareSchedule(30.0, delay_seconds=0.3)
-        assert schedule.plan(50.0, stamped=100.0, now=100.05)
+        assert schedule.plan(20.0, stamped=100.0, now=100.05)
         assert schedule.share(100.29) == 30.0
-        assert schedule.share(100.3) == 50.0
+        assert schedule.share(100.3) == 20.0
+
+    def test_a_larger_share_takes_effect_a_window_later(self) -> None:
+        """The provider counts by the second: the old share stays in its window for a second."""
+        schedule = ShareSchedule(30.0, delay_seconds=0.3, window_seconds=1.0)
+        assert schedule.plan(50.0, stamped=100.0, now=100.05)
+        assert schedule.share(100.3) == 30.0
+        assert schedule.share(101.29) == 30.0
+        assert schedule.share(101.3) == 50.0
 
     def test_instants_never_go_back(self) -> None:
         schedule = ShareSchedule(30.0, delay_seconds=0.3)
-        schedule.plan(50.0, stamped=100.0, now=100.0)
+        schedule.plan(25.0, stamped=100.0, now=100.0)
         schedule.plan(20.0, stamped=99.9, now=100.01)  # stamped earlier: after the first anyway
         assert schedule.share(100.29) == 30.0
         assert schedule.share(100.3) == 20.0
@@ -199,12 +208,13 @@ class TestShareSchedule:
         assert schedule.share(101.0) == 10.0
 
     def test_looking_ahead_takes_a_smaller_share_early(self) -> None:
-        schedule = ShareSchedule(30.0, delay_seconds=0.3)
+        schedule = ShareSchedule(30.0, delay_seconds=0.3, window_seconds=1.0)
         schedule.plan(20.0, stamped=100.0, now=100.0)
         schedule.plan(40.0, stamped=100.01, now=100.0)
+        assert schedule.share(100.24, ahead=0.05) == 30.0
         assert schedule.share(100.26, ahead=0.05) == 20.0
-        assert schedule.share(100.305, ahead=0.05) == 20.0
-        assert schedule.share(100.31, ahead=0.05) == 40.0
+        assert schedule.share(101.305, ahead=0.05) == 20.0  # 20 was in effect a window ago
+        assert schedule.share(101.311, ahead=0.05) == 40.0
 
 
 # holdings, index count, the log (sender, backlog, stamp), and when each replica reads each record
@@ -294,26 +304,35 @@ class TestEpochBook:
         assert book.shares["a"] + book.shares["b"] <= BUDGET
 
 
-@given(cluster_runs())
-def test_the_shares_in_effect_never_add_up_to_more_than_the_budget(
-    run: Run,
+@given(cluster_runs(), st.lists(st.floats(0, 0.999), min_size=5, max_size=5))
+def test_the_shares_taken_in_any_second_never_add_up_to_more_than_the_budget(
+    run: Run, offsets: list[float]
 ) -> None:
-    """Every replica follows the same reports at its own pace; at no instant do they overrun."""
+    """Replicas follow the same reports at their own pace; no second sees them overrun.
+
+    The provider counts calls in any one-second window, and each replica's calls in one are
+    bounded by the rate it takes at its last call there: those rates, each at its own moment of
+    the window, add up to at most the budget.
+    """
     held, index_count, log, reads = run
     followers = {name: ShareFollower(name, index_count, held[name], BUDGET) for name in held}
     books = {name: EpochBook(3, index_count, BUDGET) for name in held}
-    events = sorted(
-        (reads[name][k], name, k) for name in held for k in range(len(log))
-    )  # every read, in time order across replicas
-    instants = set()
-    for read_at, name, k in events:
-        sender, backlog, stamped = log[k]
-        books[name].add(Report(sender, 3, index_count, held[sender], backlog, k), stamped)
-        assert followers[name].follow(books[name], read_at)
-        instants |= {read_at, stamped + EFFECT_DELAY_SECONDS}
-        in_effect = exact_sum(f.share(read_at) for f in followers.values())
-        assert in_effect <= Fraction(BUDGET)
-    for instant in sorted(instants):
-        for moment in (instant, math.nextafter(instant, math.inf)):
-            in_effect = exact_sum(f.share(moment) for f in followers.values())
-            assert in_effect <= Fraction(BUDGET)
+    # every read, then every window's end, in time order; a window ends after each instant
+    events: list[tuple[float, int, str, int]] = [
+        (reads[name][k], 0, name, k) for name in held for k in range(len(log))
+    ]
+    for _, _, stamped in log:
+        for instant in (stamped + EFFECT_DELAY_SECONDS, stamped + EFFECT_DELAY_SECONDS + 1.0):
+            events += [(instant, 1, "", 0), (math.nextafter(instant, math.inf), 1, "", 0)]
+    for moment, kind, name, k in sorted(events):
+        if kind == 0:
+            sender, backlog, stamped = log[k]
+            books[name].add(Report(sender, 3, index_count, held[sender], backlog, k), stamped)
+            assert followers[name].follow(books[name], moment)
+            continue
+        # each replica's last call in the window (moment - 1, moment] at its own time
+        taken = [
+            copy.deepcopy(follower).share(moment - offset)
+            for follower, offset in zip(followers.values(), offsets, strict=False)
+        ]
+        assert exact_sum(taken) <= Fraction(BUDGET)

@@ -303,7 +303,12 @@ class TestStoppingWithSharedBudget:
             for _ in range(5):
                 clock.now += 1.0
                 await topic.next_report_of(other.replica)
+            # Reports read after a jump of the clock count as read late (they only lower a
+            # share): let two be read on time, then let their instant and a window pass.
             clock.now += 1.0
+            await topic.next_report_of(other.replica)
+            await topic.next_report_of(other.replica)
+            clock.now += 1.5  # a larger share takes effect a window after its instant
             await until(lambda: other_budgets.rate > 150)
             await until(lambda: budgets.rate + other_budgets.rate <= app_rate, timeout=2.0)
         finally:
