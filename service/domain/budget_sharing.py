@@ -17,16 +17,18 @@ share from the same reports:
   split by indices nearly as it was (a live stream with little waiting); large ones (a backfill)
   give each replica a share in proportion to its work, so the replicas finish together. The
   shares add up to at most the budget.
-- ``smooth``: each replica's share moves toward its allocation with a half-second time constant,
-  the same way on every replica.
+- ``smooth``: each replica's share moves toward its allocation with a one-second time constant,
+  the same way on every replica; ``steady_whole_calls`` keeps the shares in whole calls.
 - ``ShareSchedule``: when a share takes effect. Every replica reads the reports in the same
   order, so every replica computes the same sequence of allocations; each one takes effect
   ``EFFECT_DELAY_SECONDS`` after the time stamp of the report it follows, on every replica at
   the same instant. The broker stamps the reports (the topic's ``LogAppendTime``), so the
-  instants come from one clock, and as long as every replica reads a report within the delay
-  the shares in effect at any moment are those of one allocation and add up to at most the
-  budget (``tests/domain/test_budget_sharing.py`` checks this on random schedules). A replica
-  that reads a report after its instant only lowers its share to it.
+  instants come from one clock. A smaller share applies at its instant, a larger one a window
+  (one second, the provider's) later. As long as every replica reads a report within the
+  delay, the calls of all replicas in any one-second window add up to at most the budget
+  (``tests/domain/test_budget_sharing.py`` checks this on random schedules). A replica that
+  reads a report after its instant only lowers its share to it.
+- ``BrokerClock``: how far the broker's clock is from this replica's, within bounds.
 
 Everything here is pure: the clock is an argument.
 """
@@ -44,7 +46,7 @@ from typing import TypeGuard
 REPORT_FORMAT = 1
 EFFECT_DELAY_SECONDS = 0.3
 FLOOR_SECONDS = 0.5
-SMOOTHING_SECONDS = 0.5
+SMOOTHING_SECONDS = 1.0
 STAMP_RESOLUTION = 0.001  # Kafka time stamps are whole milliseconds
 WINDOW_SECONDS = 1.0  # the provider counts calls in any window of one second
 
@@ -199,6 +201,25 @@ def whole_calls(shares: Mapping[str, float], *, cap: int | None = None) -> dict[
     return {replica: float(calls) for replica, calls in floors.items()}
 
 
+def steady_whole_calls(
+    before: Mapping[str, float], shares: Mapping[str, float], *, cap: int
+) -> dict[str, float]:
+    """The whole calls of ``before`` while every share stays within a call of them; else anew.
+
+    Every call moved from one replica to another takes effect a window late on the one that
+    gains it (``ShareSchedule``) and at once on the one that loses it: a call moved back and
+    forth as two fractions cross is a call lost each time. So the whole calls change only when
+    a share has moved a whole call away from them, or replicas came or went.
+    """
+    if (
+        before.keys() == shares.keys()
+        and sum(before.values()) <= cap
+        and all(abs(shares[replica] - calls) < 1 for replica, calls in before.items())
+    ):
+        return dict(before)
+    return whole_calls(shares, cap=cap)
+
+
 class EpochBook:
     """The reports of one epoch in the order read, and every reporter's share after each.
 
@@ -234,7 +255,7 @@ class EpochBook:
                 indices = len(self.reports[replica].indices)
                 before = _round_down(Fraction(self._app_rate) * indices / self.index_count)
             self._smoothed[replica] = smooth(before, target, elapsed, seconds=SMOOTHING_SECONDS)
-        self.shares = whole_calls(self._smoothed, cap=cap)
+        self.shares = steady_whole_calls(self.shares, self._smoothed, cap=cap)
 
 
 class ShareSchedule:

@@ -24,6 +24,7 @@ from service.domain.budget_sharing import (
     decode_report,
     encode_report,
     smooth,
+    steady_whole_calls,
     whole_calls,
 )
 
@@ -336,3 +337,22 @@ def test_the_shares_taken_in_any_second_never_add_up_to_more_than_the_budget(
             for follower, offset in zip(followers.values(), offsets, strict=False)
         ]
         assert exact_sum(taken) <= Fraction(BUDGET)
+
+
+class TestSteadyWholeCalls:
+    def test_shares_wobbling_within_a_call_keep_their_whole_calls(self) -> None:
+        before = {"a": 49.0, "b": 33.0}
+        assert steady_whole_calls(before, {"a": 48.6, "b": 33.3}, cap=82) == before
+
+    def test_a_share_a_whole_call_away_rounds_anew(self) -> None:
+        before = {"a": 49.0, "b": 33.0}
+        assert steady_whole_calls(before, {"a": 47.9, "b": 34.1}, cap=82) == {"a": 48.0, "b": 34.0}
+
+    def test_a_replica_coming_or_a_smaller_cap_rounds_anew(self) -> None:
+        before = {"a": 49.0, "b": 33.0}
+        assert steady_whole_calls(before, {"a": 49.0, "b": 33.0, "c": 16.3}, cap=98) == {
+            "a": 49.0,
+            "b": 33.0,
+            "c": 16.0,
+        }
+        assert sum(steady_whole_calls(before, {"a": 49.0, "b": 33.0}, cap=80).values()) <= 80
