@@ -43,6 +43,7 @@ from service.settings import Settings
 log = structlog.get_logger("service.app")
 
 FLOW_TICK_SECONDS = 0.05
+FLOW_STOP_SECONDS = 2.0
 LAG_EVERY_SECONDS = 5.0
 RESUME_FRACTION = 0.8
 SUBMIT_SLICE = 16
@@ -267,8 +268,7 @@ class ConsumerController:
         with contextlib.suppress(IllegalStateError):
             self._consumer.pause(*self._consumer.assignment())
         self._flow_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._flow_task
+        await asyncio.wait({self._flow_task}, timeout=FLOW_STOP_SECONDS)
         # The share keeps following the reports through the drain: the others keep moving
         # theirs until this replica leaves the group, and a share frozen here would not follow.
         marks = await self._engine.drain(self._settings.pipeline.drain_seconds)
@@ -433,8 +433,13 @@ class ConsumerController:
         last_lag = 0.0
         waited_before = 0.0
         interval = self._settings.kafka.commit_interval_seconds
+        # Ends on STOPPING as well as on its cancellation: a client call that swallows a
+        # cancellation (Python 3.11's asyncio.wait_for can, when its call completes just then)
+        # must not keep it running, nor hold up the stop.
         while True:
             await asyncio.sleep(FLOW_TICK_SECONDS)
+            if self._phase is Phase.STOPPING:
+                return
             try:
                 await self._flow_tick()
             except (KafkaError, IllegalStateError) as exc:

@@ -30,6 +30,8 @@ from service.runtime.work import WorkItem
 
 log = structlog.get_logger("service.engine")
 
+CANCEL_WAIT_SECONDS = 2.0
+
 K = TypeVar("K", bound=Hashable)
 S = TypeVar("S")
 T = TypeVar("T")
@@ -237,7 +239,8 @@ class LaneSupervisor(Generic[K, S]):
             for task in late:
                 task.cancel()
             if late:
-                await asyncio.wait(late)
+                # bounded too: a call that swallows its cancellation must not hold up a stop
+                await asyncio.wait(late, timeout=CANCEL_WAIT_SECONDS)
                 log.warning(
                     "calls still on the wire at the drain bound were cancelled",
                     lanes=len(late),

@@ -18,7 +18,7 @@ from service.domain.offset_map import OffsetMap
 from service.domain.retry_policy import RetryPolicy
 from service.domain.validation import Rules
 from service.messaging.assignor import CopartitionedAssignor, Holding
-from service.messaging.consumer_controller import ConsumerController
+from service.messaging.consumer_controller import ConsumerController, Phase
 from service.messaging.shared_budget import SharedBudget
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
@@ -252,6 +252,37 @@ class TestBacklog:
             assert await control.backlog_calls() == 70.0
         finally:
             await control.stop()
+
+
+class SwallowingConsumer(StandInConsumer):
+    """Its position call never ends by itself and swallows the cancellation that ends it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        # the groups topic not fetched yet: only the lag read asks for positions
+        return None if tp.topic == "groups" else 10
+
+    async def position(self, tp: TopicPartition) -> int:
+        self.asked.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+        return 10
+
+
+class TestStopBound:
+    async def test_a_client_call_swallowing_its_cancellation_does_not_hold_up_the_stop(self):
+        """The flow loop is cancelled inside a call that swallows it: the stop still ends."""
+        consumer = SwallowingConsumer()
+        control, _ = controller(consumer)
+        consumer.held = both(0)
+        await control.on_assigned(list(consumer.held))
+        await asyncio.wait_for(consumer.asked.wait(), 5)  # the lag read is in that call now
+        async with asyncio.timeout(10):
+            await control.stop()
+        assert control.phase is Phase.STOPPING
 
 
 class TestStoppingWithSharedBudget:
