@@ -24,6 +24,7 @@ from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
 from service.runtime.engine import Engine
 from service.settings import KafkaSettings, PipelineSettings, Settings, TopicsSettings
+from tests.messaging.test_shared_budget import Clock
 
 from .fakes import FakeProvider, FakeSink
 
@@ -159,14 +160,6 @@ class TestStopping:
         consumer.held = both(2)
         await control.on_assigned(list(consumer.held))
         assert (both(2), "shutting down") == (consumer.paused, control.readiness()[1])
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class ControlTopic:
