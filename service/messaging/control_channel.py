@@ -32,11 +32,12 @@ STOP_WAIT_SECONDS = 5.0
 class ControlChannel:
     """Sends and reads backlog reports on the control topic."""
 
-    __slots__ = ("_consumer", "_partition", "_producer", "_warned")
+    __slots__ = ("_consumer", "_partition", "_producer", "_producer_stamped")
 
     def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self._partition = TopicPartition(topic, 0)
-        self._warned = False
+        # replicas seen stamping their own reports; None once the warning was given
+        self._producer_stamped: set[str] | None = set()
         options = security_options(kafka)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=kafka.bootstrap_servers,
@@ -93,15 +94,24 @@ class ControlChannel:
                     "a control record is not a backlog report; skipped", offset=record.offset
                 )
                 continue
-            if record.timestamp_type != LOG_APPEND_TIME and not self._warned:
-                self._warned = True
-                log.warning(
-                    "the control topic keeps the producers' time stamps: the replicas' clocks "
-                    "must agree closely; set message.timestamp.type=LogAppendTime on it",
-                    topic=self._partition.topic,
-                )
+            if record.timestamp_type != LOG_APPEND_TIME:
+                self._note_producer_stamp(report.replica)
             reports.append((report, record.timestamp / 1000))
         return reports
+
+    def _note_producer_stamp(self, replica: str) -> None:
+        """Warn once two replicas' clocks stamp the reports: they must then agree closely."""
+        seen = self._producer_stamped
+        if seen is None:
+            return
+        seen.add(replica)
+        if len(seen) > 1:
+            self._producer_stamped = None
+            log.warning(
+                "the control topic keeps the producers' time stamps: the replicas' clocks "
+                "must agree closely; set message.timestamp.type=LogAppendTime on it",
+                topic=self._partition.topic,
+            )
 
     async def stop(self) -> None:
         """Close both clients; reports not yet sent are dropped after ``STOP_WAIT_SECONDS``."""
