@@ -255,6 +255,14 @@ class PartitionLedger:
             return 0 if held is None else held.tracker.unfinished
         return sum(held.tracker.unfinished for held in self._held.values())
 
+    def read_to(self) -> dict[TopicPartition, int]:
+        """The offset after the last record read, per partition held that has read one."""
+        return {
+            tp: next_offset
+            for tp, held in self._held.items()
+            if (next_offset := held.tracker.next_offset) is not None
+        }
+
     def unfinished_by_partition(self) -> Mapping[TopicPartition, int]:
         """Records read and not finished, per partition held."""
         return {tp: held.tracker.unfinished for tp, held in self._held.items()}

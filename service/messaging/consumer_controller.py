@@ -94,7 +94,6 @@ class ConsumerController:
         self._phase = Phase.JOINING
         self._paused: set[TopicPartition] = set()
         self._committed: dict[tuple[str, int], tuple[int, str]] = {}
-        self._read_to: dict[tuple[str, int], int] = {}  # after the last record handed over
         self._batches = 0  # batches taken; odd while one is being handed to the engine
         self._flow_task = asyncio.create_task(self._flow_loop())
 
@@ -119,7 +118,6 @@ class ConsumerController:
                 tp = (raw.topic, raw.partition)
                 if raw.offset < positions.get(tp, -1):  # else fetched again: see _positions
                     self._engine.submit(to_record(raw), generations.get(tp, -1))
-                    self._read_to[tp] = max(self._read_to.get(tp, 0), raw.offset + 1)
                 if count % SUBMIT_SLICE == 0:
                     # Let calls whose slot has come leave on time: a long synchronous run here
                     # would send them late and in a bunch, which the provider counts as a burst.
@@ -164,7 +162,6 @@ class ConsumerController:
         for tp in revoked:
             self._paused.discard(tp)
             self._committed.pop((tp.topic, tp.partition), None)
-            self._read_to.pop((tp.topic, tp.partition), None)
             # another replica reports this partition's lag now
             with contextlib.suppress(KeyError):
                 self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
@@ -250,14 +247,15 @@ class ConsumerController:
             return 0.0
         per_call = self._engine.messages_per_call
         unfinished = self._engine.buffered_by_partition()
+        read_to = self._engine.read_to()
         calls = 0.0
         for tp in self._consumer.assignment():
             key = (tp.topic, tp.partition)
             records = unfinished.get(key, 0)
             high = self._consumer.highwater(tp)
-            read_to = self._read_to.get(key)
-            if high is not None and read_to is not None:
-                records += max(0, high - read_to)
+            taken = read_to.get(key)
+            if high is not None and taken is not None:
+                records += max(0, high - taken)
             calls += records / per_call if tp.topic == self._settings.topics.messages else records
         return calls
 

@@ -348,6 +348,10 @@ class Engine:
         """Records read and not finished (all partitions, or one)."""
         return self._ledger.unfinished(tp)
 
+    def read_to(self) -> dict[TopicPartition, int]:
+        """The offset after the last record taken, per partition held."""
+        return self._ledger.read_to()
+
     def buffered_by_partition(self) -> dict[TopicPartition, int]:
         """Records read and not finished, per partition held."""
         return dict(self._ledger.unfinished_by_partition())

@@ -203,17 +203,14 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 class UnfetchedConsumer(StandInConsumer):
-    """Every held partition has ``unfetched`` records past what was handed over, none fetched."""
+    """Every held partition's log ends at ``end``: what is not handed over is not fetched."""
 
-    def __init__(self, unfetched: int) -> None:
+    def __init__(self, end: int) -> None:
         super().__init__()
-        self.unfetched = unfetched
+        self.end = end
 
     def highwater(self, tp: TopicPartition) -> int | None:
-        return self.unfetched
-
-    async def position(self, tp: TopicPartition) -> int:
-        return 0
+        return self.end
 
 
 class OneMessagePerCall(FakeProvider):
@@ -223,7 +220,7 @@ class OneMessagePerCall(FakeProvider):
 class TestBacklog:
     async def test_messages_count_as_the_calls_the_provider_needs_for_them(self):
         """With one message per call, 70 messages waiting are 70 calls, not 10."""
-        consumer = UnfetchedConsumer(unfetched=70)
+        consumer = UnfetchedConsumer(end=70)
         settings = Settings(topics=TOPICS)  # messages_per_call: 7, the setting's default
         budgets = ApiBudgets(0.0)
         engine = Engine(
@@ -240,8 +237,9 @@ class TestBacklog:
         control = ConsumerController(
             consumer, CopartitionedAssignor(), engine, budgets, shared, settings, Metrics()
         )
-        consumer.held = {TopicPartition("messages", 0)}
-        control._read_to[("messages", 0)] = 0  # as after a batch ending before offset 0
+        consumer.held = {MESSAGES_0}
+        await control.on_assigned(list(consumer.held))
+        await control.on_batch([waiting_message(0)])  # one read (and waiting), 69 not fetched
         try:
             assert await control.backlog_calls() == 70.0
         finally:
