@@ -121,7 +121,15 @@ def _natural(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _round_down(exact: Fraction) -> float:
+def split_by_indices(held: int, index_count: int, app_rate: float) -> float:
+    """``app_rate * held / index_count`` calls per second, rounded down; 0 for no index.
+
+    The share of ``held`` partition indices out of ``index_count``: rounded down from the exact
+    value, so that the shares of disjoint holdings add up to at most ``app_rate`` as floats too.
+    """
+    if held <= 0 or index_count <= 0:
+        return 0.0
+    exact = Fraction(app_rate) * held / index_count
     share = float(exact)
     return share if Fraction(share) <= exact else math.nextafter(share, 0.0)
 
@@ -253,7 +261,7 @@ class EpochBook:
             before = self._smoothed.get(replica)
             if before is None:  # its split by indices until now
                 indices = len(self.reports[replica].indices)
-                before = _round_down(Fraction(self._app_rate) * indices / self.index_count)
+                before = split_by_indices(indices, self.index_count, self._app_rate)
             self._smoothed[replica] = smooth(before, target, elapsed, seconds=SMOOTHING_SECONDS)
         self.shares = steady_whole_calls(self.shares, self._smoothed, cap=cap)
 
@@ -362,7 +370,7 @@ class ShareFollower:
         self, replica: str, index_count: int, indices: frozenset[int], app_rate: float
     ) -> None:
         self._replica = replica
-        self.static = _round_down(Fraction(app_rate) * len(indices) / index_count)
+        self.static = split_by_indices(len(indices), index_count, app_rate)
         self._schedule = ShareSchedule(self.static)
 
     def follow(self, book: EpochBook, now: float) -> bool:

@@ -20,7 +20,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from fractions import Fraction
+
+from service.domain.budget_sharing import split_by_indices
 
 WINDOW_SECONDS = 1.0
 CATCH_UP_SLOTS = 2
@@ -288,11 +289,7 @@ def replica_share(held: AbstractSet[int] | int, total_partitions: int, app_rate:
     if not isinstance(held, int) and not all(0 <= index < total_partitions for index in held):
         msg = f"partition indices {sorted(held)} are not all below {total_partitions}"
         raise ValueError(msg)
-    if count == 0:
-        return 0.0
-    exact = Fraction(app_rate) * count / total_partitions
-    share = float(exact)
-    return share if Fraction(share) <= exact else math.nextafter(share, 0.0)
+    return split_by_indices(count, total_partitions, app_rate)
 
 
 def balanced_holdings(total_partitions: int, replicas: int) -> list[int]:
