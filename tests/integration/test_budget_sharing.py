@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -18,30 +19,20 @@ from service.messaging.shared_budget import SharedBudget
 from service.messaging.topics import ensure_topics
 from service.metrics import Metrics
 from service.providers.ratelimit import ApiBudgets
-from service.settings import KafkaSettings, PipelineSettings, Settings, TopicsSettings
+from service.settings import Settings
+
+from .harness import make_settings
 
 pytestmark = pytest.mark.kafka
 
 BUDGET = 196.0
 
 
-def settings_for(broker: EmbeddedBroker, run_id: str, **pipeline: object) -> Settings:
-    return Settings(
-        kafka=KafkaSettings(
-            bootstrap_servers=broker.bootstrap_servers,
-            group_id=f"chat-import-{run_id}",
-            idempotent_producer=False,
-            topic_partitions=4,
-        ),
-        topics=TopicsSettings(
-            groups=f"groups-{run_id}",
-            messages=f"messages-{run_id}",
-            outcomes=f"outcomes-{run_id}",
-            dead_letter=f"dead-letter-{run_id}",
-            control=f"control-{run_id}",
-        ),
-        pipeline=PipelineSettings.model_validate(pipeline),
-    )
+def settings_for(broker: EmbeddedBroker, run_id: str, **pipeline: Any) -> Settings:
+    """The integration tests' settings, with a control topic of this run's own."""
+    settings = make_settings(broker.bootstrap_servers, "http://127.0.0.1:1", run_id, **pipeline)
+    topics = settings.topics.model_copy(update={"control": f"control-{run_id}"})
+    return settings.model_copy(update={"topics": topics})
 
 
 def backlog_of(calls: list[float]) -> Callable[[], asyncio.Future[float]]:
